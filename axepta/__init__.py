@@ -1,0 +1,67 @@
+"""axepta: PayPal payments through BNP Paribas' Axepta gateway (Computop Paygate).
+
+The top-level names are imported lazily (PEP 562) so that ``import axepta.crypto`` stays free of
+httpx, pydantic and typer: the crypto core is a layer of its own, fenced by a test.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from axepta.errors import (
+    AxeptaError,
+    ConfigurationError,
+    CryptoError,
+    GatewayError,
+    InvalidRequestError,
+    NotificationError,
+    ProtocolError,
+    SignatureError,
+    TransportError,
+)
+
+if TYPE_CHECKING:
+    from axepta.amounts import from_minor_units, to_minor_units
+    from axepta.codes import explain
+    from axepta.credentials import Credentials
+
+__version__ = "0.1.0"
+
+# name -> module that defines it (loaded on first access)
+_LAZY: dict[str, str] = {
+    "Credentials": "axepta.credentials",
+    "explain": "axepta.codes",
+    "from_minor_units": "axepta.amounts",
+    "to_minor_units": "axepta.amounts",
+}
+
+__all__ = [
+    "AxeptaError",
+    "ConfigurationError",
+    "Credentials",
+    "CryptoError",
+    "GatewayError",
+    "InvalidRequestError",
+    "NotificationError",
+    "ProtocolError",
+    "SignatureError",
+    "TransportError",
+    "__version__",
+    "explain",
+    "from_minor_units",
+    "to_minor_units",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'axepta' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+
+from axepta.errors import InvalidRequestError
+from axepta.fields import check_format, check_url, is_loopback_host, normalise_phone
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt"),
+    [("abc", "a..3"), ("123", "n3"), ("a1B2", "an..10"), ("Café & co"[:4], "ans..10"), ("DE--0992", "ns..30")],
+)
+def test_valid(value: str, fmt: str) -> None:
+    assert check_format("F", value, fmt) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "message"),
+    [
+        ("abcd", "a..3", "1 to 3 characters"),
+        ("", "ans..3", "1 to 3 characters"),
+        ("12", "n3", "exactly 3"),
+        ("1a", "n..5", "digits only"),
+        ("a-b", "an..5", "letters and digits only"),
+        ("a&b", "ans..5", "must not contain '&'"),
+        ("a\nb", "ans..5", "control characters"),
+        ("é", "ns..5", "ASCII"),
+        ("€", "ans..5", "cannot be encoded in iso-8859-1"),
+        ("ａ", "a..3", "letters only"),
+    ],
+)
+def test_invalid_names_field_and_rule(value: str, fmt: str, message: str) -> None:
+    with pytest.raises(InvalidRequestError, match=message) as exc:
+        check_format("OrderDesc", value, fmt)
+    assert exc.value.field == "OrderDesc"
+    assert str(exc.value).startswith("OrderDesc:")
+
+
+def test_utf8_charset_accepts_euro() -> None:
+    assert check_format("OrderDesc", "10€", "ans..10", charset="utf-8") == "10€"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://shop.example/notify", "https://shop.example:443/n", "http://127.0.0.1:8080/n", "http://localhost/n", "http://[::1]:9/n"],
+)
+def test_url_ok(url: str) -> None:
+    assert check_url("URLNotify", url) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://shop.example/n", "must use https"),
+        ("https://shop.example/n?x=1", "query string"),
+        ("https://shop.example/n#f", "query string"),
+        ("https://shop.example:8443/n", "port 443"),
+        ("https:///n", "no host"),
+        ("https://shop.example/" + "a" * 300, "1 to 256"),
+        ("ftp://shop.example/n", "must use https"),
+    ],
+)
+def test_url_bad(url: str, message: str) -> None:
+    with pytest.raises(InvalidRequestError, match=message) as exc:
+        check_url("URLNotify", url)
+    assert exc.value.field == "URLNotify"
+
+
+def test_loopback() -> None:
+    assert is_loopback_host("127.3.2.1") and is_loopback_host("localhost") and is_loopback_host("::1")
+    assert not is_loopback_host("10.0.0.1") and not is_loopback_host("127.0.0.1.evil.com") and not is_loopback_host(None)
+
+
+def test_phone() -> None:
+    assert normalise_phone("Phone", "+33 (0)1 23-45/67.89") == "0033012345678 9".replace(" ", "")
+    with pytest.raises(InvalidRequestError, match="1 to 20 digits"):
+        normalise_phone("Phone", "call me")
