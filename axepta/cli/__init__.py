@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from axepta import __version__
-from axepta.cli import codes, crypto
+from axepta.cli import codes, config_cmd, crypto
 from axepta.cli._common import AxeptaGroup, State
 
 __all__ = ["app", "main"]
@@ -41,6 +41,7 @@ def _root(
 
 app.add_typer(codes.app, name="codes")
 app.add_typer(crypto.app, name="crypto")
+app.add_typer(config_cmd.app, name="config")
 
 
 def main() -> None:

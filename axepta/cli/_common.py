@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from axepta.codes import explain
@@ -25,6 +26,9 @@ from axepta.errors import (
     SignatureError,
     TransportError,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 EXIT_OK = 0
 EXIT_DECLINED = 1
@@ -79,28 +83,40 @@ def emit_json(obj: Any) -> None:
 
 
 def table(title: str | None, rows: list[tuple[str, Any]]) -> Table:
+    """A two-column table for people. Values are shown literally (a gateway ``Description``
+    such as ``[bank]`` is not taken for rich markup)."""
     t = Table(title=title, show_header=False, title_justify="left")
     t.add_column("field", style="bold")
     t.add_column("value")
     for key, value in rows:
-        t.add_row(key, "" if value is None else str(value))
+        t.add_row(Text(key), Text("" if value is None else str(value)))
     return t
 
 
+_PAYLOAD_ATTRIBUTES = (
+    "code", "status", "pay_id", "trans_id", "req_id", "field", "rule", "reason", "code_ext",
+    "operation", "sent", "retry_command",
+)
+
+
 def error_payload(exc: AxeptaError) -> dict[str, Any]:
+    """The JSON shape of an error: its type, message and identifiers (never keys, Data or MACs),
+    plus the explanation and advice of its response code when it carries one."""
     payload: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
-    for name in ("code", "status", "pay_id", "trans_id", "req_id", "field", "rule", "reason", "code_ext"):
+    for name in _PAYLOAD_ATTRIBUTES:
         value = getattr(exc, name, None)
         if value is not None:
             payload[name] = value
-    if isinstance(exc, GatewayError):
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
         try:
-            info = explain(exc.code)
+            info = explain(code)
+        except ValueError:
+            pass
+        else:
             payload["explanation"] = info.summary
             if info.advice:
                 payload["advice"] = info.advice
-        except ValueError:
-            pass
     return payload
 
 
@@ -112,14 +128,17 @@ def report_error(exc: AxeptaError, *, as_json: bool) -> int:
     if as_json:
         emit_json({"ok": False, "exit_code": code, "error": payload})
     err = stderr()
-    err.print(f"[bold red]error[/]: {payload['message']}", markup=True, highlight=False)
+    err.print("[bold red]error[/]: ", end="", markup=True, highlight=False)
+    err.print(payload["message"], markup=False, highlight=False)
     if "explanation" in payload:
-        err.print(f"  code {payload['code']}: {payload['explanation']}", highlight=False)
+        err.print(f"  code {payload['code']}: {payload['explanation']}", markup=False, highlight=False)
     if "advice" in payload:
-        err.print(f"  advice: {payload['advice']}", highlight=False)
-    retry = getattr(exc, "retry_command", None)
+        err.print(f"  advice: {payload['advice']}", markup=False, highlight=False)
+    if payload.get("req_id"):
+        err.print(f"  ReqId: {payload['req_id']}", markup=False, highlight=False)
+    retry = payload.get("retry_command")
     if retry:
-        err.print(f"  retry with: {retry}", highlight=False, markup=False)
+        err.print(f"  retry with: {retry}", markup=False, highlight=False)
     return code
 
 
@@ -137,3 +156,13 @@ class AxeptaGroup(TyperGroup):
             return super().invoke(ctx)
         except AxeptaError as exc:
             ctx.exit(report_error(exc, as_json=state(ctx).json))
+
+
+def make_http_client() -> httpx.Client:
+    """The HTTP client every command that talks to the gateway uses (PROTOCOL.md §3.3:
+    explicit timeouts, redirects never followed). Tests replace this function (monkeypatch) to
+    inject an in-process transport such as the simulator's; it is deliberately not an option,
+    so it stays out of ``--help``."""
+    import httpx  # imported here: commands that never talk to the gateway stay fast
+
+    return httpx.Client(timeout=httpx.Timeout(45, connect=5, read=30), follow_redirects=False)
