@@ -23,13 +23,35 @@ from axepta.errors import (
 
 if TYPE_CHECKING:
     from axepta.amounts import from_minor_units, to_minor_units
+    from axepta.client import AsyncAxeptaClient, AxeptaClient
     from axepta.codes import explain
     from axepta.credentials import Credentials
+    from axepta.models import (
+        Address,
+        BasketLine,
+        CreditResult,
+        OrderItem,
+        PaymentResult,
+        PaymentUnit,
+        PayPalOrderResult,
+    )
+    from axepta.protocol import ButtonParams, PreparedRequest
 
 __version__ = "0.1.0"
 
 # name -> module that defines it (loaded on first access)
 _LAZY: dict[str, str] = {
+    "Address": "axepta.models",
+    "AsyncAxeptaClient": "axepta.client",
+    "AxeptaClient": "axepta.client",
+    "BasketLine": "axepta.models",
+    "ButtonParams": "axepta.protocol",
+    "CreditResult": "axepta.models",
+    "OrderItem": "axepta.models",
+    "PayPalOrderResult": "axepta.models",
+    "PaymentResult": "axepta.models",
+    "PaymentUnit": "axepta.models",
+    "PreparedRequest": "axepta.protocol",
     "Credentials": "axepta.credentials",
     "explain": "axepta.codes",
     "from_minor_units": "axepta.amounts",
@@ -37,13 +59,24 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "Address",
+    "AsyncAxeptaClient",
+    "AxeptaClient",
     "AxeptaError",
+    "BasketLine",
+    "ButtonParams",
     "ConfigurationError",
     "Credentials",
+    "CreditResult",
     "CryptoError",
     "GatewayError",
     "InvalidRequestError",
     "NotificationError",
+    "OrderItem",
+    "PayPalOrderResult",
+    "PaymentResult",
+    "PaymentUnit",
+    "PreparedRequest",
     "ProtocolError",
     "SignatureError",
     "TransportError",

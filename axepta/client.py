@@ -1,0 +1,781 @@
+"""``AxeptaClient`` and ``AsyncAxeptaClient``: thin httpx shells over :mod:`axepta.protocol`.
+
+Both clients build the same request models, hand them to the same
+:class:`~axepta.protocol.ProtocolCore` and drive the same :meth:`~ProtocolCore.exchange`
+generator; the only code that differs is the I/O (``httpx.Client`` vs ``httpx.AsyncClient``,
+``time.sleep`` vs ``anyio.sleep``). Connections are pooled, redirects never followed, timeouts
+explicit (connect 5 s, read 30 s, 45 s otherwise), reply bodies capped at 256 KiB.
+
+Retries: only when the request provably never reached the server (connect error, connect or
+pool timeout), ``max_retries`` times with exponential backoff, always with the same ``ReqId``.
+A failure after sending raises :class:`~axepta.errors.TransportError` with ``sent=True`` and the
+``ReqId`` to retry with once the outcome has been checked.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Collection, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, Self, cast
+
+import anyio
+import httpx
+
+from axepta.credentials import Credentials
+from axepta.errors import ConfigurationError
+from axepta.models.requests import (
+    Address,
+    AuthorizeRequest,
+    BasketLine,
+    CaptureRequest,
+    CompleteRequest,
+    CreditExRequest,
+    CreditRequest,
+    PaymentUnit,
+    PayPalOrderRequest,
+    ReferenceTransactionRequest,
+    Request,
+    ReverseRequest,
+)
+from axepta.models.results import CreditResult, PaymentResult, PayPalOrderResult, Result
+from axepta.protocol import (
+    AXEPTA_BASE_URL,
+    AXEPTA_BROWSER_BASE_URL,
+    COMPUTOP_BASE_URL,
+    COMPUTOP_BROWSER_BASE_URL,
+    MAX_REPLY_BYTES,
+    BrowserRedirect,
+    ButtonParams,
+    PreparedRequest,
+    ProtocolCore,
+    RawReply,
+    SendFailure,
+    Sleep,
+)
+
+__all__ = [
+    "AXEPTA_BASE_URL",
+    "AXEPTA_BROWSER_BASE_URL",
+    "COMPUTOP_BASE_URL",
+    "COMPUTOP_BROWSER_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "USER_AGENT",
+    "AsyncAxeptaClient",
+    "AxeptaClient",
+]
+
+#: connect 5 s, read 30 s, write and pool 45 s (§3.3)
+DEFAULT_TIMEOUT = httpx.Timeout(45, connect=5, read=30)
+
+
+def _user_agent() -> str:
+    from axepta import __version__
+
+    return (
+        f"axepta-python/{__version__} (PayPal via Axepta / Computop Paygate) "
+        f"httpx/{httpx.__version__} Python/{platform.python_version()}"
+    )
+
+
+USER_AGENT = _user_agent()
+_HEADERS = {"User-Agent": USER_AGENT, "Accept": "text/plain, */*"}
+
+
+def _failure(exc: httpx.HTTPError) -> SendFailure:
+    """Classify an httpx error: only connect-phase failures prove nothing was sent."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return SendFailure("connect timeout", sent=False, retryable=True, cause=exc)
+    if isinstance(exc, httpx.PoolTimeout):
+        return SendFailure("no free pooled connection in time", sent=False, retryable=True, cause=exc)
+    if isinstance(exc, httpx.ConnectError):
+        return SendFailure("could not connect", sent=False, retryable=True, cause=exc)
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return SendFailure("unsupported URL scheme", sent=False, retryable=False, cause=exc)
+    if isinstance(exc, httpx.ReadTimeout):
+        return SendFailure("read timeout", sent=True, cause=exc)
+    if isinstance(exc, httpx.WriteTimeout):
+        return SendFailure("write timeout", sent=True, cause=exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return SendFailure("timeout", sent=True, cause=exc)
+    return SendFailure(f"network error ({type(exc).__name__})", sent=True, cause=exc)
+
+
+def _timeout(value: float | httpx.Timeout) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigurationError("timeout must be a positive number of seconds or an httpx.Timeout")
+    return httpx.Timeout(float(value))
+
+
+class _BaseClient:
+    """What both clients share: configuration, the protocol core and every pure method."""
+
+    _core: ProtocolCore
+    _timeout: httpx.Timeout
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        base_url: str = AXEPTA_BASE_URL,
+        browser_base_url: str = AXEPTA_BROWSER_BASE_URL,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        paths: Mapping[str, str] | None = None,
+        max_retries: int = 2,
+        retry_backoff: float = 0.5,
+        small_amounts_enabled: bool = False,
+        omit_mac: Collection[str] = (),
+    ) -> None:
+        self._core = ProtocolCore(
+            credentials,
+            base_url=base_url,
+            browser_base_url=browser_base_url,
+            paths=paths,
+            small_amounts_enabled=small_amounts_enabled,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+            omit_mac=omit_mac,
+        )
+        self._timeout = _timeout(timeout)
+
+    @classmethod
+    def computop(cls, credentials: Credentials, **kwargs: Any) -> Self:
+        """A client for a Computop Paygate account (``www.computop-paygate.com`` for both the
+        server calls and the browser callback); other keywords as the constructor."""
+        kwargs.setdefault("base_url", COMPUTOP_BASE_URL)
+        kwargs.setdefault("browser_base_url", COMPUTOP_BROWSER_BASE_URL)
+        return cls(credentials, **kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(merchant_id={self._core.credentials.merchant_id!r}, "
+            f"base_url={self._core.base_url!r})"
+        )
+
+    @property
+    def merchant_id(self) -> str:
+        return self._core.credentials.merchant_id
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def core(self) -> ProtocolCore:
+        """The pure protocol core (no I/O) this client drives."""
+        return self._core
+
+    def url_for(self, operation: str) -> str:
+        """The full URL of ``operation`` (``"capture"``, ``"paypal_orders"`` …)."""
+        return self._core.url_for(operation)
+
+    def prepare(self, request: Request) -> PreparedRequest:
+        """Check, sign and encrypt ``request`` without sending it (the CLI's ``--dry-run``).
+
+        The ReqId is fixed here: persist ``prepared.req_id`` before :meth:`send` if the
+        operation must be retried later. Raises :class:`~axepta.errors.InvalidRequestError`."""
+        return self._core.prepare(request)
+
+    def paypal_button_params(
+        self,
+        *,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        order_desc: str,
+        url_success: str,
+        url_failure: str,
+        url_notify: str,
+        capture: Literal["Auto", "Manual"] = "Auto",
+        tx_type: Literal["Order", "Auth", "BAID"] | None = None,
+        paypal_method: Literal["shortcut"] | None = None,
+        mode: Literal["redirect"] | None = None,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        user_data: str | None = None,
+        account: str | None = None,
+        language: str | None = None,
+        no_shipping: bool | None = None,
+        address: Address | None = None,
+        basket: Sequence[BasketLine] | None = None,
+        shipping_amount: int | None = None,
+        payment_units: Sequence[PaymentUnit] | None = None,
+        risk_evaluation: Mapping[str, str] | None = None,
+    ) -> ButtonParams:
+        """The clear ``MerchantID``/``Len``/``Data`` for 004's Smart Button page, and the
+        ``cbPayPal.aspx`` approve-URL builder (``ButtonParams.approve_url(pay_id, order_id)``).
+        Nothing is sent. Same keywords as :meth:`AxeptaClient.create_paypal_order`."""
+        return self._core.button_params(
+            _order_request(
+                trans_id=trans_id, amount=amount, currency=currency, order_desc=order_desc,
+                url_success=url_success, url_failure=url_failure, url_notify=url_notify,
+                capture=capture, tx_type=tx_type, paypal_method=paypal_method, mode=mode,
+                ref_nr=ref_nr, req_id=req_id, user_data=user_data, account=account,
+                language=language, no_shipping=no_shipping, address=address, basket=basket,
+                shipping_amount=shipping_amount, payment_units=payment_units,
+                risk_evaluation=risk_evaluation,
+            )
+        )  # fmt: skip
+
+    def paypal_redirect(
+        self,
+        *,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        order_desc: str,
+        url_success: str,
+        url_failure: str,
+        url_notify: str,
+        capture: Literal["Auto", "Manual"] = "Auto",
+        tx_type: Literal["Order", "Auth", "BAID"] | None = None,
+        paypal_method: Literal["shortcut"] | None = None,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        user_data: str | None = None,
+        account: str | None = None,
+        language: str | None = None,
+        no_shipping: bool | None = None,
+        address: Address | None = None,
+        basket: Sequence[BasketLine] | None = None,
+        shipping_amount: int | None = None,
+        payment_units: Sequence[PaymentUnit] | None = None,
+        risk_evaluation: Mapping[str, str] | None = None,
+    ) -> BrowserRedirect:
+        """Redirect mode (§1.4): the browser request to ``paypalorders.aspx`` with
+        ``mode=redirect``. ``GET`` with ``MerchantID``/``Len``/``Data`` in the URL, or ``POST``
+        (``BrowserRedirect.html()``) when the URL would exceed 2 000 characters. Nothing is sent."""
+        return self._core.redirect(
+            _order_request(
+                trans_id=trans_id, amount=amount, currency=currency, order_desc=order_desc,
+                url_success=url_success, url_failure=url_failure, url_notify=url_notify,
+                capture=capture, tx_type=tx_type, paypal_method=paypal_method, mode="redirect",
+                ref_nr=ref_nr, req_id=req_id, user_data=user_data, account=account,
+                language=language, no_shipping=no_shipping, address=address, basket=basket,
+                shipping_amount=shipping_amount, payment_units=payment_units,
+                risk_evaluation=risk_evaluation,
+            )
+        )  # fmt: skip
+
+
+def _order_request(**kwargs: Any) -> PayPalOrderRequest:
+    for name in ("basket", "payment_units"):
+        kwargs[name] = tuple(kwargs[name] or ())
+    return PayPalOrderRequest(**kwargs)
+
+
+def _read_limit(body: bytearray, chunk: bytes) -> bool:
+    """Append ``chunk``; ``True`` once the cap is exceeded (stop reading)."""
+    body += chunk
+    return len(body) > MAX_REPLY_BYTES
+
+
+class AxeptaClient(_BaseClient):
+    """Synchronous client. Use as a context manager (or call :meth:`close`).
+
+    ``http_client`` may be an ``httpx.Client`` you own (it is then not closed here); the
+    client's ``timeout``, ``follow_redirects=False`` and User-Agent apply to every request
+    anyway. Every method raises :class:`~axepta.errors.InvalidRequestError` before sending
+    anything, :class:`~axepta.errors.GatewayError` for any ``Code`` but ``00000000``,
+    :class:`~axepta.errors.TransportError` (with ``req_id``) when the network fails,
+    :class:`~axepta.errors.SignatureError`, :class:`~axepta.errors.ProtocolError` or
+    :class:`~axepta.errors.CryptoError` for a reply that cannot be trusted."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        base_url: str = AXEPTA_BASE_URL,
+        browser_base_url: str = AXEPTA_BROWSER_BASE_URL,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        http_client: httpx.Client | None = None,
+        paths: Mapping[str, str] | None = None,
+        max_retries: int = 2,
+        retry_backoff: float = 0.5,
+        small_amounts_enabled: bool = False,
+        omit_mac: Collection[str] = (),
+    ) -> None:
+        super().__init__(
+            credentials,
+            base_url=base_url,
+            browser_base_url=browser_base_url,
+            timeout=timeout,
+            paths=paths,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+            small_amounts_enabled=small_amounts_enabled,
+            omit_mac=omit_mac,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ConfigurationError("http_client must be an httpx.Client (use AsyncAxeptaClient for httpx.AsyncClient)")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=self._timeout, follow_redirects=False, headers=_HEADERS
+        )
+
+    def close(self) -> None:
+        """Close the connection pool (not an injected ``http_client``)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def send(self, prepared: PreparedRequest) -> Result:
+        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
+        steps = self._core.exchange(prepared)
+        step = next(steps)
+        while True:
+            try:
+                if isinstance(step, Sleep):
+                    time.sleep(step.seconds)
+                    step = steps.send(None)
+                else:
+                    step = steps.send(self._transmit(step.prepared))
+            except StopIteration as stop:
+                return cast(Result, stop.value)
+
+    def _transmit(self, prepared: PreparedRequest) -> RawReply | SendFailure:
+        try:
+            with self._http.stream(
+                "POST",
+                prepared.url,
+                data=dict(prepared.form),
+                headers=_HEADERS,
+                timeout=self._timeout,
+                follow_redirects=False,
+            ) as response:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    if _read_limit(body, chunk):
+                        break
+                return RawReply(response.status_code, bytes(body), response.headers.get("location"))
+        except httpx.HTTPError as exc:
+            return _failure(exc)
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def create_paypal_order(
+        self,
+        *,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        order_desc: str,
+        url_success: str,
+        url_failure: str,
+        url_notify: str,
+        capture: Literal["Auto", "Manual"] = "Auto",
+        tx_type: Literal["Order", "Auth", "BAID"] | None = None,
+        paypal_method: Literal["shortcut"] | None = None,
+        mode: Literal["redirect"] | None = None,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        user_data: str | None = None,
+        account: str | None = None,
+        language: str | None = None,
+        no_shipping: bool | None = None,
+        address: Address | None = None,
+        basket: Sequence[BasketLine] | None = None,
+        shipping_amount: int | None = None,
+        payment_units: Sequence[PaymentUnit] | None = None,
+        risk_evaluation: Mapping[str, str] | None = None,
+    ) -> PayPalOrderResult:
+        """Create a PayPal order (``paypalorders.aspx``) server to server. Returns ``pay_id``
+        and ``order_id`` (Smart Button), ``paypal_url`` (BAID) or ``redirect_url``
+        (``mode="redirect"``: the 302 is returned, not followed)."""
+        request = _order_request(
+            trans_id=trans_id, amount=amount, currency=currency, order_desc=order_desc,
+            url_success=url_success, url_failure=url_failure, url_notify=url_notify,
+            capture=capture, tx_type=tx_type, paypal_method=paypal_method, mode=mode,
+            ref_nr=ref_nr, req_id=req_id, user_data=user_data, account=account,
+            language=language, no_shipping=no_shipping, address=address, basket=basket,
+            shipping_amount=shipping_amount, payment_units=payment_units,
+            risk_evaluation=risk_evaluation,
+        )  # fmt: skip
+        return cast(PayPalOrderResult, self.send(self.prepare(request)))
+
+    def complete_paypal_order(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        ref_nr: str | None = None,
+        address: Address | None = None,
+    ) -> PaymentResult:
+        """Complete a shortcut payment (``paypalComplete.aspx``). Never retried once sent."""
+        request = CompleteRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, ref_nr=ref_nr,
+            address=address,
+        )  # fmt: skip
+        return cast(PaymentResult, self.send(self.prepare(request)))
+
+    def authorize(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        address: Address | None = None,
+    ) -> PaymentResult:
+        """Authorise an approved ``TxType=Order`` payment (``Authorize.aspx``)."""
+        request = AuthorizeRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, address=address
+        )
+        return cast(PaymentResult, self.send(self.prepare(request)))
+
+    def capture(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        tid: str | None = None,
+        complete: bool = False,
+    ) -> PaymentResult:
+        """Capture (``capture.aspx``); ``result.tid`` is PayPal's capture id."""
+        request = CaptureRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, ref_nr=ref_nr,
+            req_id=req_id, tid=tid, complete=complete,
+        )  # fmt: skip
+        return cast(PaymentResult, self.send(self.prepare(request)))
+
+    def credit(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        tid: str | None = None,
+        note: str | None = None,
+    ) -> CreditResult:
+        """Refund (``credit.aspx``); ``tid`` names the capture after several partial ones."""
+        request = CreditRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, ref_nr=ref_nr,
+            req_id=req_id, tid=tid, note=note,
+        )  # fmt: skip
+        return cast(CreditResult, self.send(self.prepare(request)))
+
+    def credit_without_reference(
+        self,
+        *,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        payer_id: str | None = None,
+        payer: str | None = None,
+        note: str | None = None,
+        subject: str | None = None,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        account: str | None = None,
+    ) -> CreditResult:
+        """Pay a PayPal account (``creditex.aspx``): ``payer_id``, or MassPay ``payer``."""
+        request = CreditExRequest(
+            trans_id=trans_id, amount=amount, currency=currency, payer_id=payer_id, payer=payer,
+            note=note, subject=subject, ref_nr=ref_nr, req_id=req_id, account=account,
+        )  # fmt: skip
+        return cast(CreditResult, self.send(self.prepare(request)))
+
+    def reverse(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        req_id: str | None = None,
+    ) -> PaymentResult:
+        """Cancel what is still open (``reverse.aspx``)."""
+        request = ReverseRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, req_id=req_id
+        )
+        return cast(PaymentResult, self.send(self.prepare(request)))
+
+    def reference_transaction(
+        self,
+        *,
+        billing_agreement_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        ref_nr: str | None = None,
+        order_desc: str | None = None,
+    ) -> PaymentResult:
+        """Charge a billing agreement (``paypalreftrans.aspx``). Never retried once sent."""
+        request = ReferenceTransactionRequest(
+            billing_agreement_id=billing_agreement_id, trans_id=trans_id, amount=amount,
+            currency=currency, ref_nr=ref_nr, order_desc=order_desc,
+        )  # fmt: skip
+        return cast(PaymentResult, self.send(self.prepare(request)))
+
+
+class AsyncAxeptaClient(_BaseClient):
+    """Asynchronous client: the methods of :class:`AxeptaClient` as coroutines (the pure ones —
+    :meth:`prepare`, :meth:`paypal_button_params`, :meth:`paypal_redirect` — stay plain
+    methods). ``http_client`` may be an ``httpx.AsyncClient`` you own."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        base_url: str = AXEPTA_BASE_URL,
+        browser_base_url: str = AXEPTA_BROWSER_BASE_URL,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        http_client: httpx.AsyncClient | None = None,
+        paths: Mapping[str, str] | None = None,
+        max_retries: int = 2,
+        retry_backoff: float = 0.5,
+        small_amounts_enabled: bool = False,
+        omit_mac: Collection[str] = (),
+    ) -> None:
+        super().__init__(
+            credentials,
+            base_url=base_url,
+            browser_base_url=browser_base_url,
+            timeout=timeout,
+            paths=paths,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+            small_amounts_enabled=small_amounts_enabled,
+            omit_mac=omit_mac,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError("http_client must be an httpx.AsyncClient (use AxeptaClient for httpx.Client)")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self._timeout, follow_redirects=False, headers=_HEADERS
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not an injected ``http_client``)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def send(self, prepared: PreparedRequest) -> Result:
+        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
+        steps = self._core.exchange(prepared)
+        step = next(steps)
+        while True:
+            try:
+                if isinstance(step, Sleep):
+                    await anyio.sleep(step.seconds)
+                    step = steps.send(None)
+                else:
+                    step = steps.send(await self._transmit(step.prepared))
+            except StopIteration as stop:
+                return cast(Result, stop.value)
+
+    async def _transmit(self, prepared: PreparedRequest) -> RawReply | SendFailure:
+        try:
+            async with self._http.stream(
+                "POST",
+                prepared.url,
+                data=dict(prepared.form),
+                headers=_HEADERS,
+                timeout=self._timeout,
+                follow_redirects=False,
+            ) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    if _read_limit(body, chunk):
+                        break
+                return RawReply(response.status_code, bytes(body), response.headers.get("location"))
+        except httpx.HTTPError as exc:
+            return _failure(exc)
+
+    # -- operations ---------------------------------------------------------------------------
+
+    async def create_paypal_order(
+        self,
+        *,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        order_desc: str,
+        url_success: str,
+        url_failure: str,
+        url_notify: str,
+        capture: Literal["Auto", "Manual"] = "Auto",
+        tx_type: Literal["Order", "Auth", "BAID"] | None = None,
+        paypal_method: Literal["shortcut"] | None = None,
+        mode: Literal["redirect"] | None = None,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        user_data: str | None = None,
+        account: str | None = None,
+        language: str | None = None,
+        no_shipping: bool | None = None,
+        address: Address | None = None,
+        basket: Sequence[BasketLine] | None = None,
+        shipping_amount: int | None = None,
+        payment_units: Sequence[PaymentUnit] | None = None,
+        risk_evaluation: Mapping[str, str] | None = None,
+    ) -> PayPalOrderResult:
+        """See :meth:`AxeptaClient.create_paypal_order`."""
+        request = _order_request(
+            trans_id=trans_id, amount=amount, currency=currency, order_desc=order_desc,
+            url_success=url_success, url_failure=url_failure, url_notify=url_notify,
+            capture=capture, tx_type=tx_type, paypal_method=paypal_method, mode=mode,
+            ref_nr=ref_nr, req_id=req_id, user_data=user_data, account=account,
+            language=language, no_shipping=no_shipping, address=address, basket=basket,
+            shipping_amount=shipping_amount, payment_units=payment_units,
+            risk_evaluation=risk_evaluation,
+        )  # fmt: skip
+        return cast(PayPalOrderResult, await self.send(self.prepare(request)))
+
+    async def complete_paypal_order(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        ref_nr: str | None = None,
+        address: Address | None = None,
+    ) -> PaymentResult:
+        """See :meth:`AxeptaClient.complete_paypal_order`."""
+        request = CompleteRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, ref_nr=ref_nr,
+            address=address,
+        )  # fmt: skip
+        return cast(PaymentResult, await self.send(self.prepare(request)))
+
+    async def authorize(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        address: Address | None = None,
+    ) -> PaymentResult:
+        """See :meth:`AxeptaClient.authorize`."""
+        request = AuthorizeRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, address=address
+        )
+        return cast(PaymentResult, await self.send(self.prepare(request)))
+
+    async def capture(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        tid: str | None = None,
+        complete: bool = False,
+    ) -> PaymentResult:
+        """See :meth:`AxeptaClient.capture`."""
+        request = CaptureRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, ref_nr=ref_nr,
+            req_id=req_id, tid=tid, complete=complete,
+        )  # fmt: skip
+        return cast(PaymentResult, await self.send(self.prepare(request)))
+
+    async def credit(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        tid: str | None = None,
+        note: str | None = None,
+    ) -> CreditResult:
+        """See :meth:`AxeptaClient.credit`."""
+        request = CreditRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, ref_nr=ref_nr,
+            req_id=req_id, tid=tid, note=note,
+        )  # fmt: skip
+        return cast(CreditResult, await self.send(self.prepare(request)))
+
+    async def credit_without_reference(
+        self,
+        *,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        payer_id: str | None = None,
+        payer: str | None = None,
+        note: str | None = None,
+        subject: str | None = None,
+        ref_nr: str | None = None,
+        req_id: str | None = None,
+        account: str | None = None,
+    ) -> CreditResult:
+        """See :meth:`AxeptaClient.credit_without_reference`."""
+        request = CreditExRequest(
+            trans_id=trans_id, amount=amount, currency=currency, payer_id=payer_id, payer=payer,
+            note=note, subject=subject, ref_nr=ref_nr, req_id=req_id, account=account,
+        )  # fmt: skip
+        return cast(CreditResult, await self.send(self.prepare(request)))
+
+    async def reverse(
+        self,
+        *,
+        pay_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        req_id: str | None = None,
+    ) -> PaymentResult:
+        """See :meth:`AxeptaClient.reverse`."""
+        request = ReverseRequest(
+            pay_id=pay_id, trans_id=trans_id, amount=amount, currency=currency, req_id=req_id
+        )
+        return cast(PaymentResult, await self.send(self.prepare(request)))
+
+    async def reference_transaction(
+        self,
+        *,
+        billing_agreement_id: str,
+        trans_id: str,
+        amount: int,
+        currency: str,
+        ref_nr: str | None = None,
+        order_desc: str | None = None,
+    ) -> PaymentResult:
+        """See :meth:`AxeptaClient.reference_transaction`."""
+        request = ReferenceTransactionRequest(
+            billing_agreement_id=billing_agreement_id, trans_id=trans_id, amount=amount,
+            currency=currency, ref_nr=ref_nr, order_desc=order_desc,
+        )  # fmt: skip
+        return cast(PaymentResult, await self.send(self.prepare(request)))

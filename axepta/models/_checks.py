@@ -1,0 +1,219 @@
+"""Field checks of the request models (PROTOCOL.md §0.3, §4.0), declared next to each field.
+
+Every request field is annotated with one :class:`Check` naming its wire key and its rule. The
+base class runs the checks on the raw input *before* pydantic sees it, so a broken rule is always
+an :class:`~axepta.errors.InvalidRequestError` naming the wire field and the rule, never a
+pydantic ``ValidationError``; floats and bools given as amounts are refused, not coerced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
+
+from axepta.amounts import check_amount, check_currency
+from axepta.errors import InvalidRequestError
+from axepta.fields import check_format, check_url, normalise_phone
+
+__all__ = [
+    "Amount",
+    "Check",
+    "Choice",
+    "Currency",
+    "Flag",
+    "Pattern",
+    "Phone",
+    "RequestModel",
+    "Text",
+    "Url",
+    "wire_key",
+]
+
+# Free text is checked here for the rules every charset shares (no '&', no control characters);
+# whether it is encodable in the merchant's charset is checked when the plaintext is encrypted,
+# which also names the field (D4).
+_MODEL_CHARSET = "utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Base of the field checks: ``key`` is the wire name used in error messages."""
+
+    key: str
+
+    def __call__(self, value: object) -> Any:
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Text(Check):
+    """A text field in the gateway's notation (``"ans..64"``, ``"an32"``, ``"ns..30"``)."""
+
+    fmt: str = "ans..1024"
+    allow_empty: bool = False
+
+    def __call__(self, value: object) -> str:
+        if self.allow_empty and value == "":
+            return ""
+        return check_format(self.key, value, self.fmt, charset=_MODEL_CHARSET)
+
+
+@dataclass(frozen=True, slots=True)
+class Amount(Check):
+    """An amount in minor units: ``int`` only (floats and bools refused), 1..9 999 999 999.
+
+    The minimum of 100 minor units (helpdesk approval) is the client's to enforce, since it
+    depends on the client's ``small_amounts_enabled`` option."""
+
+    minimum: int = 1
+
+    def __call__(self, value: object) -> int:
+        return check_amount(value, field=self.key, small_amounts_enabled=True, minimum=self.minimum)
+
+
+@dataclass(frozen=True, slots=True)
+class Currency(Check):
+    """An upper-case ISO 4217 code the client knows."""
+
+    def __call__(self, value: object) -> str:
+        return check_currency(value, field=self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class Url(Check):
+    """A result URL: https (http only for loopback hosts), no query string, at most 256."""
+
+    def __call__(self, value: object) -> str:
+        return check_url(self.key, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Phone(Check):
+    """A phone number, normalised to 1..20 digits (``+`` becomes ``00``)."""
+
+    def __call__(self, value: object) -> str:
+        if not isinstance(value, str):
+            raise InvalidRequestError(f"{self.key}: must be text", field=self.key, rule="n..20")
+        return normalise_phone(self.key, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice(Check):
+    """One of ``choices``; input matched case-insensitively, returned as written in ``choices``."""
+
+    choices: tuple[str, ...] = ()
+
+    def __call__(self, value: object) -> str:
+        if isinstance(value, str):
+            for choice in self.choices:
+                if value.lower() == choice.lower():
+                    return choice
+        raise InvalidRequestError(
+            f"{self.key}: must be one of {', '.join(self.choices)}; found {value!r}",
+            field=self.key,
+            rule="one of " + "|".join(self.choices),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern(Check):
+    """Text matching a regular expression (``rule`` is how the error states it)."""
+
+    pattern: str = ""
+    rule: str = ""
+    upper: bool = False
+
+    def __call__(self, value: object) -> str:
+        if not isinstance(value, str) or re.fullmatch(self.pattern, value) is None:
+            raise InvalidRequestError(
+                f"{self.key}: must match {self.rule}", field=self.key, rule=self.rule
+            )
+        return value.upper() if self.upper else value
+
+
+@dataclass(frozen=True, slots=True)
+class Flag(Check):
+    """A yes/no option given as ``bool``."""
+
+    def __call__(self, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise InvalidRequestError(
+                f"{self.key}: must be True or False, not {type(value).__name__}",
+                field=self.key,
+                rule="bool",
+            )
+        return value
+
+
+def _check_of(model: type[BaseModel], name: str) -> Check | None:
+    for meta in model.model_fields[name].metadata:
+        if isinstance(meta, Check):
+            return meta
+    return None
+
+
+def wire_key(model: type[BaseModel], name: str) -> str:
+    """The wire name of field ``name`` (its check's key), or the field name itself."""
+    check = _check_of(model, name)
+    return check.key if check is not None else name
+
+
+class RequestModel(BaseModel):
+    """Base of every request model: frozen, unknown fields refused, all checks before typing.
+
+    Any broken rule raises :class:`~axepta.errors.InvalidRequestError` with ``field`` set to the
+    wire name (``TransID``, ``URLNotify`` …) and ``rule`` to the rule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _checked(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        if not isinstance(data, BaseModel):
+            data = cls._run_checks(data)
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            # A type pydantic refused (e.g. a str where a BasketLine belongs): same error kind.
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err.get("loc", ())) or cls.__name__
+            first = str(err.get("loc", (loc,))[0])
+            key = wire_key(cls, first) if first in cls.model_fields else loc
+            raise InvalidRequestError(
+                f"{key}: {err.get('msg', 'invalid value')}", field=key, rule=str(err.get("type", "type"))
+            ) from None
+
+    @classmethod
+    def _run_checks(cls, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise InvalidRequestError(
+                f"{cls.__name__}: expected keyword fields, not {type(data).__name__}",
+                rule="mapping",
+            )
+        out: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in cls.model_fields:
+                raise InvalidRequestError(
+                    f"{cls.__name__}: unknown field {name!r}", field=str(name), rule="unknown field"
+                )
+            if value is None:
+                continue
+            check = _check_of(cls, name)
+            out[name] = check(value) if check is not None else value
+        for name, info in cls.model_fields.items():
+            if info.is_required() and name not in out:
+                key = wire_key(cls, name)
+                raise InvalidRequestError(
+                    f"{key}: is mandatory for {cls.__name__}", field=key, rule="mandatory"
+                )
+        return out

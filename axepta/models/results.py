@@ -1,0 +1,274 @@
+"""Result models: what the gateway answered, typed (PROTOCOL.md §4.5, §4.7–§4.14).
+
+Built from a parsed message with :meth:`Result.from_params`: keys are matched
+case-insensitively (``PayID``/``payid``, ``E-Mail``/``e-mail``, ``mid``/``MerchantID``), values
+are stripped of surrounding whitespace and empty values become ``None`` (address fields are always
+sent, empty when unknown). Unknown keys are kept in ``raw`` with their original spelling
+(``MAC`` excepted: it has been verified and is of no further use). Results are frozen.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, Self
+
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from axepta.codes import SUCCESS
+from axepta.crypto import Params
+
+__all__ = [
+    "CreditResult",
+    "OrderStatus",
+    "PayPalOrderResult",
+    "PaymentResult",
+    "Result",
+    "ResultFields",
+]
+
+
+def _lenient_int(value: object) -> object:
+    """n..10 amounts: digits become ``int``; anything else ``None`` (the text stays in ``raw``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        return int(text) if text.isascii() and text.isdigit() else None
+    return value
+
+
+MinorUnits = Annotated[int | None, BeforeValidator(_lenient_int)]
+
+
+def wire(*keys: str) -> Any:
+    """A result field read from the first of ``keys`` present (case-insensitive)."""
+    return Field(default=None, validation_alias=AliasChoices(*keys))
+
+
+def _keys_of(info: Any) -> tuple[str, ...]:
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(c for c in alias.choices if isinstance(c, str))
+    if isinstance(alias, str):
+        return (alias,)
+    return ()
+
+
+class OrderStatus(BaseModel):
+    """One ``OrderStatus<n>`` of a marketplace result: base64 JSON
+    ``{"status": …, "id": …, "invoiceid": …}`` decoded. ``id`` is the seller's capture id
+    (``na`` on failure; :attr:`capture_id` is then ``None``). ``encoded`` keeps the wire text;
+    when it cannot be decoded, ``status``/``id``/``invoice_id`` are ``None``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    status: str | None = None
+    id: str | None = None
+    invoice_id: str | None = None
+    encoded: str = Field(default="", repr=False)
+
+    @classmethod
+    def decode(cls, index: int, encoded: str) -> OrderStatus:
+        text = encoded.strip()
+        try:
+            obj = json.loads(base64.b64decode(text + "=" * (-len(text) % 4), validate=True))
+        except (binascii.Error, ValueError):
+            return cls(index=index, encoded=encoded)
+        if not isinstance(obj, dict):
+            return cls(index=index, encoded=encoded)
+        lower = {str(k).lower(): v for k, v in obj.items()}
+
+        def text_of(key: str) -> str | None:
+            value = lower.get(key)
+            return None if value is None or value == "" else str(value)
+
+        return cls(
+            index=index,
+            status=text_of("status"),
+            id=text_of("id"),
+            invoice_id=text_of("invoiceid"),
+            encoded=encoded,
+        )
+
+    @property
+    def completed(self) -> bool:
+        return (self.status or "").upper() == "COMPLETED"
+
+    @property
+    def capture_id(self) -> str | None:
+        """The capture id to refund this seller's part, or ``None`` (``na`` / missing)."""
+        return None if self.id is None or self.id.lower() == "na" else self.id
+
+
+class Result(BaseModel):
+    """Fields every gateway reply carries (§4.8): ``pay_id``, ``xid``, ``trans_id``,
+    ``status``, ``code``, ``description`` (for people only), ``code_ext`` (PayPal's code),
+    ``ref_nr``, ``tid`` (PayPal capture or authorisation id), ``mid``; plus ``req_id`` (the
+    ReqId the request was sent with), ``operation`` and ``raw`` (every key, original spelling).
+    """
+
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True, extra="ignore")
+
+    operation: str | None = None
+    mid: str | None = wire("mid", "MerchantID")
+    pay_id: str | None = wire("PayID")
+    xid: str | None = wire("XID")
+    trans_id: str | None = wire("TransID")
+    status: str | None = wire("Status")
+    code: str | None = wire("Code")
+    description: str | None = wire("Description")
+    code_ext: str | None = wire("CodeExt")
+    ref_nr: str | None = wire("RefNr")
+    tid: str | None = wire("TID")
+    req_id: str | None = None
+    raw: dict[str, str] = Field(default_factory=dict, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_none(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, str) and key != "raw":
+                value = value.strip()
+                if value == "":
+                    continue
+            out[key] = value
+        return out
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], **extra: Any) -> Self:
+        """Build from a parsed message (any mapping; keys matched case-insensitively)."""
+        p = params if isinstance(params, Params) else Params(dict(params))
+        values: dict[str, Any] = {}
+        for name, info in cls.model_fields.items():
+            keys = _keys_of(info)
+            if keys:
+                value = p.get_any(*keys)
+                if value is not None:
+                    values[name] = value
+        values.update(cls._extra_values(p))
+        values["raw"] = {k: v for k, v in p.to_dict().items() if k.lower() != "mac"}
+        values.update(extra)
+        return cls.model_validate(values)
+
+    @classmethod
+    def _extra_values(cls, params: Params) -> dict[str, Any]:
+        return {}
+
+    @property
+    def succeeded(self) -> bool:
+        """``True`` only when ``code`` is ``00000000`` (a plain ``paypalorders`` reply carries
+        no ``Code`` at all: then ``True`` when a ``PayID`` came back)."""
+        if self.code is None:
+            return self.pay_id is not None
+        return self.code.upper() == SUCCESS
+
+    @property
+    def awaiting_completion(self) -> bool:
+        """``Status=AUTHORIZE_REQUEST``: approved by the customer, not final (§1.5, §1.11)."""
+        return (self.status or "").upper() == "AUTHORIZE_REQUEST"
+
+
+class PaymentResult(Result):
+    """Reply of ``paypalComplete``, ``Authorize``, ``capture``, ``reverse`` and
+    ``paypalreftrans``. The reference-transaction reply adds ``order_id`` (PayPal order id),
+    ``tid`` (capture id, needed for refunds) and payer fields; ``transaction_id`` is read when
+    present."""
+
+    order_id: str | None = wire("OrderID")
+    transaction_id: str | None = wire("TransactionID")
+    name: str | None = wire("Name")
+    first_name: str | None = wire("FirstName")
+    last_name: str | None = wire("LastName")
+    email: str | None = wire("E-Mail", "EMail", "Email")
+    billing_name: str | None = wire("BillingName")
+    billing_addr_country_code: str | None = wire("BillingAddrCountryCode")
+    payer_id: str | None = wire("PayerID")
+    user_data: str | None = wire("UserData")
+
+
+class CreditResult(Result):
+    """Reply of ``credit`` and ``creditex``: refund amounts in minor units (``int``, or
+    ``None`` when absent or not digits)."""
+
+    fee_refund_amount: MinorUnits = wire("FeeRefundAmount")
+    gross_refund_amount: MinorUnits = wire("GrossRefundAmount")
+    net_refund_amount: MinorUnits = wire("NetRefundAmount")
+
+
+class PayPalOrderResult(Result):
+    """Reply of ``paypalorders`` (§4.5): ``pay_id`` (store it), ``order_id`` (the PayPal order
+    id for the JS SDK), ``paypal_url`` (approval URL: BAID and redirect mode) and, when the
+    platform answered ``mode=redirect`` with a 302, ``redirect_url`` (never followed; ``pay_id``
+    is then unknown until the result arrives)."""
+
+    order_id: str | None = wire("orderid", "OrderID")
+    paypal_url: str | None = wire("paypalurl", "PayPalURL")
+    redirect_url: str | None = None
+    user_data: str | None = wire("UserData")
+
+    @property
+    def approval_url(self) -> str | None:
+        """Where to send the customer: ``paypal_url`` or the 302 ``redirect_url``."""
+        return self.paypal_url or self.redirect_url
+
+
+class ResultFields(Result):
+    """Every result parameter of §4.7 (``URLSuccess``, ``URLFailure``, ``URLNotify``), typed.
+
+    Payer: ``name``, ``first_name``, ``last_name``, ``email``, ``payer_id``, ``payer_status``.
+    Delivery address: ``addr_street``, ``addr_street2``, ``addr_city``, ``addr_state``,
+    ``addr_zip``, ``addr_country_code``, ``phone`` (kept as text). Billing address held by
+    PayPal: ``billing_name``, ``billing_addr_*``. PayPal ids: ``tid``, ``transaction_id``
+    (order id), ``billing_agreement_id``, ``order_status`` (decoded ``OrderStatus<n>``).
+    Amounts ``gross_amount``, ``fee_amount``, ``settle_amount``, ``tax_amount``,
+    ``exchange_rate``, ``mc_fee``, ``mc_gross`` stay strings (format unknown, Q14)."""
+
+    user_data: str | None = wire("UserData")
+    info_text: str | None = wire("InfoText")
+    name: str | None = wire("Name")
+    first_name: str | None = wire("FirstName")
+    last_name: str | None = wire("LastName")
+    email: str | None = wire("E-Mail", "EMail", "Email")
+    addr_street: str | None = wire("AddrStreet")
+    addr_street2: str | None = wire("AddrStreet2")
+    addr_city: str | None = wire("AddrCity")
+    addr_state: str | None = wire("AddrState")
+    addr_zip: str | None = wire("AddrZip", "AddrZIP")
+    addr_country_code: str | None = wire("AddrCountryCode")
+    phone: str | None = wire("Phone")
+    billing_agreement_id: str | None = wire("BillingAgreementID")
+    billing_name: str | None = wire("BillingName")
+    billing_addr_street: str | None = wire("BillingAddrStreet")
+    billing_addr_street2: str | None = wire("BillingAddrStreet2")
+    billing_addr_city: str | None = wire("BillingAddrCity")
+    billing_addr_state: str | None = wire("BillingAddrState")
+    billing_addr_zip: str | None = wire("BillingAddrZIP", "BillingAddrZip")
+    billing_addr_country_code: str | None = wire("BillingAddrCountryCode")
+    payer_status: str | None = wire("payerStatus")
+    payer_id: str | None = wire("PayerID")
+    gross_amount: str | None = wire("GrossAmount")
+    fee_amount: str | None = wire("FeeAmount")
+    settle_amount: str | None = wire("SettleAmount")
+    tax_amount: str | None = wire("TaxAmount")
+    exchange_rate: str | None = wire("ExchangeRate")
+    mc_fee: str | None = wire("mc_fee")
+    mc_gross: str | None = wire("mc_gross")
+    transaction_id: str | None = wire("TransactionID")
+    order_status: tuple[OrderStatus, ...] = ()
+
+    @classmethod
+    def _extra_values(cls, params: Params) -> dict[str, Any]:
+        statuses: list[OrderStatus] = []
+        n = 1
+        while True:
+            value = params.get(f"OrderStatus{n}")
+            if value is None:
+                break
+            statuses.append(OrderStatus.decode(n, value))
+            n += 1
+        return {"order_status": tuple(statuses)}
