@@ -31,6 +31,8 @@ __all__ = [
     "Choice",
     "Currency",
     "Flag",
+    "Nested",
+    "Pairs",
     "Pattern",
     "Phone",
     "RequestModel",
@@ -142,6 +144,42 @@ class Pattern(Check):
 
 
 @dataclass(frozen=True, slots=True)
+class Nested(Check):
+    """A nested model or a sequence of them, each given as the model or its keyword fields
+    (then checked by the nested model itself); the key names the field in errors."""
+
+    def __call__(self, value: object) -> object:
+        items = value if isinstance(value, list | tuple) else [value]
+        for item in items:
+            if not isinstance(item, BaseModel | Mapping):
+                raise InvalidRequestError(
+                    f"{self.key}: expected a model or its keyword fields, not {type(item).__name__}",
+                    field=self.key,
+                    rule="mapping",
+                )
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Pairs(Check):
+    """A non-empty mapping of non-empty text keys to text values."""
+
+    def __call__(self, value: object) -> dict[str, str]:
+        if not isinstance(value, Mapping) or not value:
+            raise InvalidRequestError(
+                f"{self.key}: give at least one key/value pair", field=self.key, rule="non-empty mapping"
+            )
+        for key, item in value.items():
+            if not isinstance(key, str) or not key or not isinstance(item, str):
+                raise InvalidRequestError(
+                    f"{self.key}: keys and values must be text (keys non-empty)",
+                    field=self.key,
+                    rule="text key/value pairs",
+                )
+        return dict(value)
+
+
+@dataclass(frozen=True, slots=True)
 class Flag(Check):
     """A yes/no option given as ``bool``."""
 
@@ -179,13 +217,13 @@ class RequestModel(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _checked(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
-        if not isinstance(data, BaseModel):
-            data = cls._run_checks(data)
         try:
+            if not isinstance(data, BaseModel):
+                data = cls._run_checks(data)
             return handler(data)
         except ValidationError as exc:
             # A type pydantic refused (e.g. a str where a BasketLine belongs): same error kind.
-            err = exc.errors()[0]
+            err = exc.errors(include_url=False)[0]
             loc = ".".join(str(p) for p in err.get("loc", ())) or cls.__name__
             first = str(err.get("loc", (loc,))[0])
             key = wire_key(cls, first) if first in cls.model_fields else loc
@@ -198,6 +236,7 @@ class RequestModel(BaseModel):
         if not isinstance(data, Mapping):
             raise InvalidRequestError(
                 f"{cls.__name__}: expected keyword fields, not {type(data).__name__}",
+                field=cls.__name__,
                 rule="mapping",
             )
         out: dict[str, Any] = {}

@@ -23,6 +23,8 @@ from axepta.models._checks import (
     Choice,
     Currency,
     Flag,
+    Nested,
+    Pairs,
     Pattern,
     Phone,
     RequestModel,
@@ -64,8 +66,10 @@ PayId = Annotated[str, Text("PayID", "an32")]
 TransId = Annotated[str, Text("TransID", "ans..64")]
 Money = Annotated[int, Amount("Amount")]
 CurrencyCode = Annotated[str, Currency("Currency")]
-ReqId = Annotated[str, Pattern("ReqId", _PAYPAL_ID, "[A-Za-z0-9]{1,32} (alphanumeric ans..32)")]
-Tid = Annotated[str, Text("TID", "ans..17")]
+OptReqId = Annotated[
+    str | None, Pattern("ReqId", _PAYPAL_ID, "[A-Za-z0-9]{1,32} (alphanumeric ans..32)")
+]
+OptTid = Annotated[str | None, Text("TID", "ans..17")]
 
 
 def _b64_json(field: str, obj: object) -> str:
@@ -206,7 +210,7 @@ class PaymentUnit(RequestModel):
     shipping_amount: Annotated[int, Amount("PaymentUnit.shippingamount", minimum=0)] = 0
     invoice_id: Annotated[str | None, Text("PaymentUnit.invoiceid", "ans..127")] = None
     order_description: Annotated[str | None, Text("PaymentUnit.orderdescription", "ans..127")] = None
-    items: tuple[OrderItem, ...] = ()
+    items: Annotated[tuple[OrderItem, ...], Nested("PaymentUnit.orderitems")] = ()
 
     @model_validator(mode="after")
     def _totals(self) -> PaymentUnit:
@@ -300,21 +304,21 @@ class PayPalOrderRequest(_Base):
     ] = None
     paypal_method: Annotated[Literal["shortcut"] | None, Choice("PayPalMethod", ("shortcut",))] = None
     order_desc: Annotated[str, Text("OrderDesc", "ans..127")]
-    basket: tuple[BasketLine, ...] = ()
+    basket: Annotated[tuple[BasketLine, ...], Nested("OrderDesc(n)")] = ()
     shipping_amount: Annotated[int | None, Amount("ShAmount", minimum=0)] = None
     url_success: Annotated[str, Url("URLSuccess")]
     url_failure: Annotated[str, Url("URLFailure")]
     url_notify: Annotated[str, Url("URLNotify")]
     user_data: Annotated[str | None, Text("UserData", "ans..1024")] = None
-    req_id: ReqId | None = None
+    req_id: OptReqId = None
     account: Annotated[str | None, Text("Account", "ans..128")] = None
     language: Annotated[
         str | None, Choice("Language", ("AU", "DE", "FR", "IT", "GB", "ES", "US"))
     ] = None
-    address: Address | None = None
+    address: Annotated[Address | None, Nested("Address")] = None
     no_shipping: Annotated[bool | None, Flag("NoShipping")] = None
-    risk_evaluation: Mapping[str, str] | None = None
-    payment_units: tuple[PaymentUnit, ...] = ()
+    risk_evaluation: Annotated[Mapping[str, str] | None, Pairs("RiskEvaluation")] = None
+    payment_units: Annotated[tuple[PaymentUnit, ...], Nested("PaymentUnit(n)")] = ()
     mode: Annotated[Literal["redirect"] | None, Choice("mode", ("redirect",))] = None
 
     @model_validator(mode="after")
@@ -417,17 +421,6 @@ class PayPalOrderRequest(_Base):
     def _check_risk(self) -> None:
         if self.risk_evaluation is None:
             return
-        if not self.risk_evaluation:
-            raise InvalidRequestError(
-                "RiskEvaluation: give at least one key/value pair", field="RiskEvaluation", rule="non-empty"
-            )
-        for key, value in self.risk_evaluation.items():
-            if not isinstance(key, str) or not isinstance(value, str) or not key:
-                raise InvalidRequestError(
-                    "RiskEvaluation: keys and values must be non-empty text",
-                    field="RiskEvaluation",
-                    rule="text key/value pairs",
-                )
         self.risk_evaluation_wire()
 
     @property
@@ -468,7 +461,7 @@ class CompleteRequest(_Base):
 
     pay_id: PayId
     ref_nr: Annotated[str | None, Text("RefNr", "ns..30")] = None
-    address: Address | None = None
+    address: Annotated[Address | None, Nested("Address")] = None
 
     @model_validator(mode="after")
     def _rules(self) -> CompleteRequest:
@@ -489,7 +482,7 @@ class AuthorizeRequest(_Base):
     operation: ClassVar[str] = "authorize"
 
     pay_id: PayId
-    address: Address | None = None
+    address: Annotated[Address | None, Nested("Address")] = None
 
 
 class CaptureRequest(_Base):
@@ -501,8 +494,8 @@ class CaptureRequest(_Base):
 
     pay_id: PayId
     ref_nr: Annotated[str | None, Text("RefNr", "ans..30")] = None
-    req_id: ReqId | None = None
-    tid: Tid | None = None
+    req_id: OptReqId = None
+    tid: OptTid = None
     complete: Annotated[bool, Flag("CompleteType")] = False
 
 
@@ -514,8 +507,8 @@ class CreditRequest(_Base):
 
     pay_id: PayId
     ref_nr: Annotated[str | None, Text("RefNr", "ans..30")] = None
-    req_id: ReqId | None = None
-    tid: Tid | None = None
+    req_id: OptReqId = None
+    tid: OptTid = None
     note: Annotated[str | None, Text("Note", "ans..768")] = None
 
 
@@ -528,7 +521,7 @@ class CreditExRequest(_Base):
 
     ref_nr: Annotated[str | None, Text("RefNr", "ns..30")] = None
     payer_id: Annotated[str | None, Text("PayerID", "ans..13")] = None
-    req_id: ReqId | None = None
+    req_id: OptReqId = None
     account: Annotated[str | None, Text("Account", "ans..128")] = None
     note: Annotated[str | None, Text("Note", "ans..768")] = None
     subject: Annotated[str | None, Text("Subject", "ans..255")] = None
@@ -558,7 +551,7 @@ class ReverseRequest(_Base):
     operation: ClassVar[str] = "reverse"
 
     pay_id: PayId
-    req_id: ReqId | None = None
+    req_id: OptReqId = None
 
 
 class ReferenceTransactionRequest(_Base):

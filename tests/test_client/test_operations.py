@@ -20,7 +20,6 @@ from tests.test_client._support import (
     ORDER_ID,
     PAY_ID,
     WITH_REQ_ID,
-    WITHOUT_REQ_ID,
     XID,
     Gateway,
     invoke,
