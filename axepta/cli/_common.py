@@ -37,15 +37,29 @@ EXIT_CONFIG = 3
 EXIT_NETWORK = 4
 
 
+class UsageFailure(InvalidRequestError):
+    """A usage error the CLI finds itself (two options that exclude each other, a missing
+    ``--yes`` without a terminal): exit 2, reported like any other error (``--json`` too)."""
+
+
+class NotConfirmed(AxeptaError):
+    """The person at the terminal did not confirm: nothing was sent (exit 1)."""
+
+
 def exit_code_for(exc: BaseException) -> int:
-    """The exit code of an error: the only mapping of errors to exit codes (CONTRACT.md)."""
+    """The exit code of an error: the only mapping of errors to exit codes (CONTRACT.md).
+
+    ``4`` network failure or timeout (outcome unknown); ``3`` configuration, including the
+    gateway's 20100044/20120044 (authentication: both a ``GatewayError`` and a
+    ``ConfigurationError``); ``2`` usage or a request field that breaks a rule; ``1`` declined
+    by the gateway, an untrustworthy reply or notification, or not confirmed."""
     if isinstance(exc, TransportError):
         return EXIT_NETWORK
     if isinstance(exc, ConfigurationError):
         return EXIT_CONFIG
     if isinstance(exc, InvalidRequestError):
         return EXIT_USAGE
-    if isinstance(exc, GatewayError | NotificationError | SignatureError | ProtocolError | CryptoError):
+    if isinstance(exc, GatewayError | NotificationError | SignatureError | ProtocolError | CryptoError | NotConfirmed):
         return EXIT_DECLINED
     return EXIT_DECLINED
 

@@ -66,7 +66,6 @@ def encrypted_reply(creds: Credentials, fields: Mapping[str, object], *, clear: 
 def decrypt_form(creds: Credentials, body: bytes) -> dict[str, str]:
     """The plaintext fields of a request form the CLI posted."""
     outer = dict(parse_qsl(body.decode("ascii"), keep_blank_values=True))
-    assert outer["MerchantID"] == DEMO_MID
     return parse_params(creds.codec.decrypt(outer["Data"], outer["Len"])).to_dict()
 
 
@@ -76,3 +75,23 @@ def assert_clean(result: Result, *secrets: str) -> None:
         for secret in (DEMO_BLOWFISH, DEMO_HMAC, *secrets):
             assert secret not in stream
         assert LONG_HEX.search(stream) is None, stream
+
+
+PAY_ID = "0123456789ABCDEF0123456789ABCDEF"
+XID = "FEDCBA9876543210FEDCBA9876543210"
+
+
+def ok_reply(creds: Credentials, request_body: bytes, **extra: str) -> str:
+    """A successful encrypted reply echoing the request's PayID and TransID."""
+    sent = decrypt_form(creds, request_body)
+    fields: dict[str, str] = {
+        "mid": creds.merchant_id,
+        "PayID": sent.get("PayID") or PAY_ID,
+        "XID": XID,
+        "TransID": sent["TransID"],
+        "Status": "OK",
+        "Code": "00000000",
+        "Description": "success",
+    }
+    fields.update(extra)
+    return encrypted_reply(creds, fields)
