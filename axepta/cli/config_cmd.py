@@ -87,8 +87,10 @@ def _secret_value(settings: Settings, name: Literal["blowfish_key", "hmac_key"])
 
 @app.command("show")
 def show_cmd(ctx: typer.Context) -> None:
-    """Show the settings in use and where they come from; keys are shown as ******** and their
-    length only."""
+    """Show the settings in use and where they come from (keys masked).
+
+    Keys are shown as ******** and their length, nothing of their value. Settings come from --profile (config file) or the AXEPTA_* environment variables; --base-url wins over both.
+    """
     settings = load_settings(ctx)
     path = settings.config_path
     bf = _secret_value(settings, "blowfish_key")
@@ -359,9 +361,10 @@ def check_cmd(
         "and interpret the gateway's answer.",
     ),
 ) -> None:
-    """Check the credentials' shape (MID format, key lengths), the test/production guard of the
-    environment and the base URL; exit 3 when something is wrong, 4 when --online cannot reach
-    the gateway."""
+    """Check the credentials, the environment guard and the base URL.
+
+    Offline: merchant ID format, key lengths, charset, test/production guard (a MID ending in _t is a test MID), https base URL. With --online, a probe that cannot move money shows whether the gateway is reachable and accepts the credentials. Exit 0 when all is well (warnings allowed), 3 when something is wrong, 4 when the gateway cannot be reached.
+    """
     from rich.table import Table
     from rich.text import Text
 
