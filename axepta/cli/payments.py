@@ -34,6 +34,7 @@ from axepta.cli import _common
 from axepta.cli._common import NotConfirmed, UsageFailure, emit_json, state, stderr, stdout
 from axepta.cli.config import Settings, check_guard, load_settings
 from axepta.client import AxeptaClient
+from axepta.credentials import Credentials
 from axepta.errors import (
     AxeptaError,
     CryptoError,
@@ -172,10 +173,10 @@ def stdin_is_interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def make_client(settings: Settings, http: Any) -> AxeptaClient:
+def make_client(settings: Settings, credentials: Credentials, http: Any) -> AxeptaClient:
     """The client of one command, on the HTTP client of :func:`axepta.cli._common.make_http_client`."""
     return AxeptaClient(
-        settings.credentials(),
+        credentials,
         base_url=settings.base_url,
         http_client=http,
         small_amounts_enabled=settings.small_amounts_enabled,
@@ -504,8 +505,9 @@ def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run:
     """Build, check, prepare, then show (``--dry-run``) or confirm and send one request."""
     request = build()
     settings = load_settings(ctx)
+    credentials = settings.credentials()
     check_guard(settings)
-    with _common.make_http_client() as http, make_client(settings, http) as client:
+    with _common.make_http_client() as http, make_client(settings, credentials, http) as client:
         with _collect_warnings() as notes:
             prepared = client.prepare(request)
         err = stderr()
@@ -526,6 +528,17 @@ def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run:
         except AxeptaError as exc:
             _annotate(ctx, exc, prepared)
             raise
+        except KeyboardInterrupt:
+            # Interrupted while the request may be on its way: the outcome is unknown, exactly
+            # as after a timeout, and the way out is the same (retry with the same ReqId).
+            interrupted = TransportError(
+                f"{prepared.operation}: interrupted while waiting for the gateway; the outcome is unknown",
+                req_id=prepared.req_id,
+                sent=True,
+                operation=prepared.operation,
+            )
+            _annotate(ctx, interrupted, prepared)
+            raise interrupted from None
     _show_result(ctx, settings, prepared, result, notes)
 
 

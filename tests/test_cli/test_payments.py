@@ -68,7 +68,7 @@ class Gateway:
         self.creds = creds
         self.mock = mock
         self.routes: dict[str, respx.Route] = {}
-        self.replies: dict[str, Callable[[httpx.Request], httpx.Response] | httpx.Response | Exception] = {}
+        self.replies: dict[str, Callable[[httpx.Request], httpx.Response] | httpx.Response | BaseException] = {}
         for name, url in URLS.items():
             if name != "refund":  # same endpoint as credit
                 self.routes[name] = mock.post(url).mock(side_effect=self._answer(name))
@@ -77,7 +77,7 @@ class Gateway:
     def _answer(self, name: str) -> Callable[[httpx.Request], httpx.Response]:
         def answer(request: httpx.Request) -> httpx.Response:
             custom = self.replies.get(name)
-            if isinstance(custom, Exception):
+            if isinstance(custom, BaseException):
                 raise custom
             if isinstance(custom, httpx.Response):
                 return custom
@@ -637,3 +637,12 @@ def test_retry_command_keeps_global_options(runner: CliRunner, gateway: Gateway,
     assert argv[argv.index("--capture") + 1] == "Manual" and argv[argv.index("--tx-type") + 1] == "Auth"
     assert argv[argv.index("--basket-line") + 1] == "A,1234,N,1"
     assert argv[-2:] == ["--req-id", req_id] and "--dry-run" not in argv
+
+
+def test_interrupt_while_sending_is_outcome_unknown(runner: CliRunner, gateway: Gateway) -> None:
+    gateway.replies["capture"] = KeyboardInterrupt()
+    res = invoke(runner, ["--json", *COMMANDS["capture"], "--req-id", "CTRLC1", "--yes"])
+    assert res.exit_code == 4
+    error = as_json(res)["error"]
+    assert "interrupted while waiting for the gateway; the outcome is unknown" in error["message"]
+    assert error["retry_command"].endswith("--yes --req-id CTRLC1")
