@@ -1,0 +1,1075 @@
+"""The simulated platform: every PayPal endpoint of PROTOCOL.md as a state machine per payment.
+
+Wire-faithful on purpose, so that it can judge a client independently (it imports the crypto
+core, the code dictionary and the field rules, never the client): requests are decrypted with
+the merchant's Blowfish key and authenticated by their MAC (missing ``20100044``, wrong
+``20120044``), parameters are checked against 004's formats, replies are ``Len=…&Data=…`` in
+uppercase hex of a plaintext padded with **spaces** (as the bank does), keys in the bank's mixed
+case (``mid``, ``PayID``, ``XID``…), a MAC only where the platform sends one (browser results
+and notifications always; S2S replies not unless ``s2s_reply_mac``), and the plain
+``paypalorders`` reply. A repeated ``ReqId`` returns the first answer byte for byte and acts no
+second time.
+
+Life cycle of a payment (``PaymentView.state``)::
+
+    created ── approve ──> closed             Capture=Auto: captured in full (TID = capture id)
+                       ├─> authorized         Capture=Manual, TxType=Auth (TID = authorisation id)
+                       ├─> order_approved     Capture=Manual, TxType=Order: AUTHORIZE_REQUEST
+                       ├─> pending_completion PayPalMethod=shortcut: AUTHORIZE_REQUEST
+                       ├─> agreement          TxType=BAID: BillingAgreementID in the result
+                       └─> cancelled          buyer cancelled (21500053)
+    order_approved ── Authorize ──> authorized
+    pending_completion ── paypalComplete ──> closed (Auto) | authorized (Manual)
+    order_approved | pending_completion ── ~3 h ──> expired (Status=Timeout)
+    authorized ── capture ──> captured ── … ──> closed (100 % reached or CompleteType=YES)
+    authorized | order_approved | pending_completion ── reverse ──> reversed
+    captured | closed ── credit (per TID) ──> same state, refunded total grows
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import random
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Literal
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+
+from axepta.credentials import Credentials
+from axepta.crypto import Encrypted, Params, encode_params, parse_params, sign, verify
+from axepta.errors import AxeptaError
+from axepta.simulator import _codes as codes
+from axepta.simulator._validate import OPERATION_SPECS, validate
+from axepta.simulator.faults import Faults, endpoint_name
+from axepta.simulator.notifier import NOTIFY_RETRY_GAPS_MINUTES, Delivery, Notifier, Scheduler
+
+if TYPE_CHECKING:
+    from axepta.simulator.transport import SimulatorTransport
+
+__all__ = [
+    "DEFAULT_PAYPAL_BASE_URL",
+    "ApprovalRedirect",
+    "CaptureView",
+    "PaymentState",
+    "PaymentView",
+    "SimResponse",
+    "Simulator",
+]
+
+logger = logging.getLogger("axepta.simulator")
+
+#: Where approval URLs (``paypalurl``, redirect mode) point when the simulator runs in-process.
+DEFAULT_PAYPAL_BASE_URL: Final = "https://www.sandbox.paypal.com/"
+
+PaymentState = Literal[
+    "created",
+    "pending_completion",
+    "order_approved",
+    "authorized",
+    "captured",
+    "closed",
+    "reversed",
+    "cancelled",
+    "failed",
+    "expired",
+    "agreement",
+    "paid_out",
+]
+
+_FINISHED: Final = frozenset({"closed", "reversed", "cancelled", "failed", "expired", "paid_out"})
+_PENDING: Final = frozenset({"pending_completion", "order_approved"})
+
+#: endpoint (last path segment, lower case, without .aspx) → operation
+_OPERATIONS: Final[Mapping[str, str]] = {
+    "paypalorders": "paypal_orders",
+    "paypalcomplete": "paypal_complete",
+    "authorize": "authorize",
+    "capture": "capture",
+    "credit": "credit",
+    "creditex": "credit_ex",
+    "reverse": "reverse",
+    "paypalreftrans": "paypal_reftrans",
+}
+_NO_PAY_ID: Final = frozenset({"paypal_orders", "credit_ex", "paypal_reftrans"})
+_REQ_ID_OPS: Final = frozenset({"paypal_orders", "capture", "credit", "credit_ex", "reverse"})
+_ALL_OPS: Final = frozenset(_OPERATIONS.values())
+_ID_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPRSTUVWXY"
+_TEXT: Final = {"Content-Type": "text/plain; charset=iso-8859-1"}
+_HTML: Final = {"Content-Type": "text/html; charset=iso-8859-1"}
+_MAX_BODY: Final = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class SimResponse:
+    """An HTTP answer of the simulator (status, headers, body)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    body: bytes = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("iso-8859-1")
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRedirect:
+    """Where the platform sends the buyer's browser after PayPal: ``location`` is
+    ``URLSuccess`` or ``URLFailure`` with the result in its query (``Len``/``Data``, or the
+    clear fields when the order did not ask for ``Response=encrypt``). ``payload`` is that
+    query, ready for :func:`axepta.decode_notification`."""
+
+    location: str = field(repr=False)
+    success: bool
+    pay_id: str
+    status: str
+    code: str
+    query: Mapping[str, str] = field(repr=False)
+
+    @property
+    def payload(self) -> str:
+        return urlencode(dict(self.query), encoding="iso-8859-1")
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureView:
+    tid: str
+    amount: int
+    refunded: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentView:
+    """A snapshot of one simulated payment (amounts in minor units)."""
+
+    merchant_id: str
+    pay_id: str
+    trans_id: str
+    kind: Literal["order", "reftrans", "creditex"]
+    state: PaymentState
+    amount: int
+    currency: str
+    capture: str | None
+    tx_type: str | None
+    shortcut: bool
+    order_id: str | None
+    authorized: int
+    auth_tid: str | None
+    captures: tuple[CaptureView, ...]
+    billing_agreement_id: str | None
+
+    @property
+    def captured(self) -> int:
+        return sum(c.amount for c in self.captures)
+
+    @property
+    def refunded(self) -> int:
+        return sum(c.refunded for c in self.captures)
+
+
+@dataclass(slots=True)
+class _Merchant:
+    credentials: Credentials
+
+    @property
+    def mid(self) -> str:
+        return self.credentials.merchant_id
+
+
+@dataclass(slots=True)
+class _Capture:
+    tid: str
+    amount: int
+    refunded: int = 0
+
+
+@dataclass(slots=True)
+class _Payment:
+    merchant_id: str
+    pay_id: str
+    trans_id: str
+    kind: Literal["order", "reftrans", "creditex"]
+    amount: int
+    currency: str
+    state: PaymentState = "created"
+    capture: str | None = None
+    tx_type: str | None = None
+    shortcut: bool = False
+    ref_nr: str | None = None
+    user_data: str | None = None
+    url_success: str = ""
+    url_failure: str = ""
+    url_notify: str = ""
+    encrypt: bool = True
+    order_id: str | None = None
+    token: str | None = None
+    authorized: int = 0
+    auth_tid: str | None = None
+    captures: list[_Capture] = field(default_factory=list)
+    billing_agreement_id: str | None = None
+    address: dict[str, str] = field(default_factory=dict)
+    browser: ApprovalRedirect | None = None
+    generation: int = 0
+
+    def view(self) -> PaymentView:
+        return PaymentView(
+            merchant_id=self.merchant_id,
+            pay_id=self.pay_id,
+            trans_id=self.trans_id,
+            kind=self.kind,
+            state=self.state,
+            amount=self.amount,
+            currency=self.currency,
+            capture=self.capture,
+            tx_type=self.tx_type,
+            shortcut=self.shortcut,
+            order_id=self.order_id,
+            authorized=self.authorized,
+            auth_tid=self.auth_tid,
+            captures=tuple(CaptureView(c.tid, c.amount, c.refunded) for c in self.captures),
+            billing_agreement_id=self.billing_agreement_id,
+        )
+
+    @property
+    def captured(self) -> int:
+        return sum(c.amount for c in self.captures)
+
+
+@dataclass(slots=True)
+class _Agreement:
+    merchant_id: str
+    id: str
+    pay_id: str
+    revoked: bool = False
+
+
+class _Refusal(Exception):
+    """Internal: the operation is refused with ``code`` (``detail`` goes into Description)."""
+
+    def __init__(self, code: str, detail: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+def _response(status: int, text: str, headers: Mapping[str, str] = _TEXT) -> SimResponse:
+    return SimResponse(status, dict(headers), text.encode("iso-8859-1", errors="replace"))
+
+
+def _html_page(status: int, title: str, message: str) -> SimResponse:
+    safe = message.replace("&", "&amp;").replace("<", "&lt;")
+    return _response(
+        status, f"<!DOCTYPE html><html><head><title>{title}</title></head><body><p>{safe}</p></body></html>", _HTML
+    )
+
+
+def _form(query: bytes | str, body: bytes) -> Params:
+    """Clear fields of a request: the query, then the form body (which wins)."""
+    pairs: dict[str, str] = {}
+    q = query.decode("iso-8859-1") if isinstance(query, bytes) else query
+    for key, value in parse_qsl(q, keep_blank_values=True, encoding="iso-8859-1"):
+        pairs.setdefault(key, value)
+    clear = Params(pairs)
+    if body:
+        text = body.decode("iso-8859-1")
+        body_pairs: dict[str, str] = {}
+        for key, value in parse_qsl(text, keep_blank_values=True, encoding="iso-8859-1"):
+            body_pairs.setdefault(key, value)
+        clear = clear.merged(body_pairs)
+    return clear
+
+
+def _caseless(value: str | None, choices: Iterable[str]) -> str | None:
+    if value is None or value == "":
+        return None
+    for choice in choices:
+        if choice.lower() == value.lower():
+            return choice
+    return value
+
+
+class Simulator:
+    """The local Axepta gateway: one instance serves one or more merchants.
+
+    ``merchants``: the :class:`~axepta.Credentials` it accepts (more with :meth:`add_merchant`).
+    ``time_factor`` compresses time: notification gaps (1, 8, … 512 minutes) and the ~3 h timeout
+    of open ``AUTHORIZE_REQUEST`` payments are multiplied by it (``1e-5`` runs the whole retry
+    schedule in under a second). ``notify_transport`` / ``notify_client``: how URLNotify is
+    reached (default: real HTTP; plain http only for loopback URLs). ``max_payments`` bounds
+    memory: past it the oldest finished payment is forgotten (the oldest of all if none is
+    finished); ``max_req_ids`` bounds the ReqId memory the same way. ``seed`` makes the ids
+    reproducible. ``paypal_base_url`` is where ``paypalurl``/redirects send the buyer (the HTTP
+    server points it at itself). ``mac_required`` lists the operations whose requests must
+    carry a MAC (all by default); ``s2s_reply_mac`` adds a MAC to S2S replies.
+
+    Use it in-process with :meth:`transport` (an ``httpx`` sync and async transport) or over
+    loopback HTTP with :class:`~axepta.simulator.SimulatorServer`. Thread-safe; close it (or use
+    it as a context manager) to stop the notification worker.
+    """
+
+    def __init__(
+        self,
+        merchants: Credentials | Iterable[Credentials] = (),
+        *,
+        time_factor: float = 1.0,
+        notify_transport: httpx.BaseTransport | None = None,
+        notify_client: httpx.Client | None = None,
+        notify_timeout: float = 10.0,
+        notify_gaps_minutes: Iterable[float] = NOTIFY_RETRY_GAPS_MINUTES,
+        notify_workers: int = 4,
+        pending_timeout_minutes: float = 180.0,
+        max_payments: int = 10_000,
+        max_req_ids: int = 100_000,
+        seed: int | None = None,
+        paypal_base_url: str = DEFAULT_PAYPAL_BASE_URL,
+        mac_required: Iterable[str] = _ALL_OPS,
+        s2s_reply_mac: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if time_factor <= 0:
+            raise ValueError("time_factor must be > 0")
+        if max_payments < 1 or max_req_ids < 1:
+            raise ValueError("max_payments and max_req_ids must be >= 1")
+        unknown = set(mac_required) - _ALL_OPS
+        if unknown:
+            raise ValueError(f"mac_required: unknown operations {sorted(unknown)}")
+        self.time_factor = float(time_factor)
+        self.pending_timeout_minutes = float(pending_timeout_minutes)
+        self.max_payments = max_payments
+        self.max_req_ids = max_req_ids
+        self.paypal_base_url = paypal_base_url if paypal_base_url.endswith("/") else paypal_base_url + "/"
+        self.mac_required = frozenset(mac_required)
+        self.s2s_reply_mac = s2s_reply_mac
+        self._lock = threading.RLock()
+        self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
+        self._merchants: dict[str, _Merchant] = {}
+        self._payments: OrderedDict[str, _Payment] = OrderedDict()
+        self._by_token: dict[str, str] = {}
+        self._agreements: OrderedDict[str, _Agreement] = OrderedDict()
+        self._req_ids: OrderedDict[tuple[str, str], SimResponse] = OrderedDict()
+        self._stats: Counter[str] = Counter()
+        self._scheduler = Scheduler(workers=notify_workers, clock=clock)
+        self.notifier = Notifier(
+            self._scheduler,
+            http_client=notify_client,
+            transport=notify_transport,
+            timeout=notify_timeout,
+            time_factor=self.time_factor,
+            gaps_minutes=tuple(notify_gaps_minutes),
+            clock=clock,
+        )
+        self.faults = Faults(self.notifier)
+        self._closed = False
+        for creds in [merchants] if isinstance(merchants, Credentials) else merchants:
+            self.add_merchant(creds)
+
+    def __repr__(self) -> str:
+        return f"Simulator(merchants={sorted(self._merchants)!r}, payments={len(self._payments)})"
+
+    # -- set-up and tear-down ---------------------------------------------------------------
+
+    def add_merchant(self, credentials: Credentials) -> None:
+        """Accept requests of another merchant (its keys stay inside the simulator)."""
+        if not isinstance(credentials, Credentials):
+            raise TypeError("add_merchant needs axepta.Credentials")
+        with self._lock:
+            self._merchants[credentials.merchant_id] = _Merchant(credentials)
+
+    @property
+    def merchant_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._merchants)
+
+    def transport(self) -> SimulatorTransport:
+        """An ``httpx`` transport (sync and async) that answers from this simulator."""
+        from axepta.simulator.transport import SimulatorTransport
+
+        return SimulatorTransport(self)
+
+    def close(self) -> None:
+        """Stop the notification worker; pending notifications are dropped as ``failed``."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._scheduler.close()
+        self.notifier.close()
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- observing --------------------------------------------------------------------------
+
+    def payment(self, pay_id: str) -> PaymentView:
+        """The state of payment ``pay_id``; ``KeyError`` when unknown (or forgotten)."""
+        with self._lock:
+            return self._payments[pay_id].view()
+
+    def payments(self) -> list[PaymentView]:
+        with self._lock:
+            return [p.view() for p in self._payments.values()]
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every URLNotify delivery (with its attempts), oldest first."""
+        return self.notifier.deliveries
+
+    def wait_for_notifications(self, timeout: float = 5.0) -> bool:
+        """Wait until every notification was delivered or given up; ``False`` on timeout."""
+        return self.notifier.wait_idle(timeout)
+
+    def stats(self) -> dict[str, int]:
+        """Counters: ``requests``, ``requests:<endpoint>``, ``code:<code>``, ``faults:<kind>``."""
+        with self._lock:
+            return dict(self._stats)
+
+    def record_fault(self, kind: str) -> None:
+        """Count one injected fault (``faults:<kind>`` in :meth:`stats`)."""
+        with self._lock:
+            self._stats[f"faults:{kind}"] += 1
+
+    def billing_agreement_active(self, billing_agreement_id: str) -> bool:
+        with self._lock:
+            ba = self._agreements.get(billing_agreement_id)
+            return ba is not None and not ba.revoked
+
+    # -- the buyer, without a browser -------------------------------------------------------
+
+    def approve(self, pay_id: str) -> ApprovalRedirect:
+        """The buyer approves payment ``pay_id`` at PayPal (what ``cbPayPal.aspx`` or the
+        PayPal page does): the platform acts, notifies, and this returns the redirect to
+        ``URLSuccess``/``URLFailure``. Approving twice returns the first redirect again."""
+        with self._lock:
+            return self._approve(self._find_order(pay_id), cancel=False)
+
+    def cancel(self, pay_id: str) -> ApprovalRedirect:
+        """The buyer cancels at PayPal: ``FAILED`` with ``21500053`` (cancel by user)."""
+        with self._lock:
+            return self._approve(self._find_order(pay_id), cancel=True)
+
+    def expire(self, pay_id: str) -> bool:
+        """Close an open ``AUTHORIZE_REQUEST`` now (``Status=Timeout``, notified), as the
+        platform does after ~3 h. ``False`` when the payment was not open."""
+        with self._lock:
+            p = self._payments.get(pay_id)
+            if p is None or p.state not in _PENDING:
+                return False
+            p.state = "expired"
+            self._notify_result(p, "Timeout", codes.SUCCESS, {})
+            return True
+
+    def revoke_billing_agreement(self, billing_agreement_id: str) -> bool:
+        """The buyer revokes the agreement in PayPal; reference transactions fail afterwards."""
+        with self._lock:
+            ba = self._agreements.get(billing_agreement_id)
+            if ba is None or ba.revoked:
+                return False
+            ba.revoked = True
+            return True
+
+    def _find_order(self, pay_id: str) -> _Payment:
+        p = self._payments.get(pay_id)
+        if p is None or p.kind != "order":
+            raise KeyError(f"no order with PayID {pay_id}")
+        return p
+
+    # -- ids --------------------------------------------------------------------------------
+
+    def _hex_id(self) -> str:
+        return f"{self._rng.getrandbits(128):032x}"
+
+    def _paypal_id(self, size: int = 17) -> str:
+        return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(size))
+
+    # -- HTTP entry point -------------------------------------------------------------------
+
+    def handle(
+        self, method: str, path: str, query: bytes | str = b"", body: bytes = b"", *, decline: str | None = None
+    ) -> SimResponse:
+        """Answer one HTTP request (``path`` as sent; the host does not matter). ``decline``
+        (from :class:`~axepta.simulator.Faults`) refuses an S2S request with that code after
+        authenticating it."""
+        endpoint = endpoint_name(path)
+        with self._lock:
+            self._stats["requests"] += 1
+            self._stats[f"requests:{endpoint or 'index'}"] += 1
+        if len(body) > _MAX_BODY:
+            return _response(413, "request body too large")
+        if method.upper() not in ("GET", "POST", "HEAD"):
+            return _response(405, "method not allowed")
+        try:
+            clear = _form(query, body)
+        except (UnicodeDecodeError, ValueError):
+            return _response(400, "malformed query or form body")
+        if endpoint in ("", "index.html"):
+            return self._index()
+        if endpoint == "cbpaypal":
+            return self._callback(clear, decline)
+        if endpoint in ("checkoutnow", "approve"):
+            return self._paypal_page(clear, decline)
+        op = _OPERATIONS.get(endpoint)
+        if op is None:
+            return _response(404, f"unknown endpoint {path!r}")
+        return self._operation(op, clear, decline)
+
+    def _index(self) -> SimResponse:
+        lines = [
+            "Axepta gateway simulator (PayPal). Endpoints:",
+            *(f"  POST /{p}" for p in (
+                "ExternalServices/paypalorders.aspx", "paypalComplete.aspx", "Authorize.aspx", "capture.aspx",
+                "credit.aspx", "creditex.aspx", "reverse.aspx", "paypalreftrans.aspx",
+            )),
+            "  GET  /cbPayPal.aspx?rd=<base64(MerchantId=…&PayId=…&OrderId=…)>[&ua=cancel&token=…]",
+            "  GET  /checkoutnow?token=<orderid>[&ua=cancel]  (PayPal's approval page, redirect mode)",
+            "  GET  /agreements/approve?ba_token=<token>[&ua=cancel]  (billing agreement approval)",
+            f"Merchants: {', '.join(self.merchant_ids) or 'none'}",
+        ]
+        return _response(200, "\n".join(lines) + "\n")
+
+    # -- replies ----------------------------------------------------------------------------
+
+    def _encrypt(self, merchant: _Merchant, text: str) -> Encrypted:
+        """Blowfish-ECB like the bank: the plaintext padded with spaces (not zeros)."""
+        codec = merchant.credentials.codec
+        raw_length = len(text.encode(codec.charset))
+        padded = text + " " * (-raw_length % 8)
+        return Encrypted(codec.encrypt(padded).data, len(text))
+
+    def _result_mac(self, merchant: _Merchant, fields: Mapping[str, str]) -> str:
+        return sign(
+            merchant.credentials.hmac_key_bytes(),
+            fields.get("PayID", ""),
+            fields.get("TransID", ""),
+            merchant.mid,
+            fields.get("Status", ""),
+            fields.get("Code", ""),
+        )
+
+    def _encrypted_reply(self, merchant: _Merchant, fields: dict[str, str]) -> SimResponse:
+        if self.s2s_reply_mac:
+            fields["MAC"] = self._result_mac(merchant, fields)
+        enc = self._encrypt(merchant, encode_params(fields))
+        return _response(200, f"Len={enc.length}&Data={enc.data}")
+
+    def _plain_reply(self, fields: Mapping[str, str]) -> SimResponse:
+        return _response(200, encode_params(fields))
+
+    def _failure_fields(self, merchant_id: str, params: Params, op: str, code: str, detail: str | None) -> dict[str, str]:
+        pay_id = params.get("PayID") if op not in _NO_PAY_ID else None
+        fields = {
+            "mid": merchant_id,
+            "PayID": pay_id if pay_id is not None else ("" if op == "paypal_orders" else self._hex_id()),
+            "XID": self._hex_id(),
+            "TransID": params.get("TransID") or "",
+            "Status": "FAILED",
+            "Description": codes.describe(code, detail),
+            "Code": code,
+        }
+        if op == "paypal_orders":
+            del fields["PayID"], fields["XID"]
+        return fields
+
+    # -- S2S operations ---------------------------------------------------------------------
+
+    def _operation(self, op: str, clear: Params, decline: str | None) -> SimResponse:
+        mid = (clear.get("MerchantID") or "").strip()
+        if not mid:
+            return self._unauthenticated(op, "", codes.parameter_code(codes.MISSING, "MerchantID"))
+        merchant = self._merchants.get(mid)
+        if merchant is None:
+            return self._unauthenticated(op, mid, codes.parameter_code(codes.INVALID, "MerchantID"))
+        data, length = clear.get("Data"), clear.get("Len")
+        params: Params | None = None
+        code: str | None = None
+        if not data:
+            code = codes.parameter_code(codes.MISSING, "Data")
+        elif length is None or length == "":
+            code = codes.parameter_code(codes.MISSING, "Len")
+        elif not (length.strip().isascii() and length.strip().isdigit()):
+            code = codes.parameter_code(codes.FORMAT, "Len")
+        else:
+            try:
+                params = parse_params(merchant.credentials.codec.decrypt(data, length))
+            except AxeptaError:
+                code = codes.DATA_INVALID
+        if params is None:
+            return self._failure(merchant, op, Params(), code or codes.DATA_INVALID, None)
+        inner_mid = params.get("MerchantID")
+        if not inner_mid:
+            return self._failure(merchant, op, params, codes.parameter_code(codes.MISSING, "MerchantID"), None)
+        if inner_mid != mid:
+            return self._failure(merchant, op, params, codes.parameter_code(codes.INVALID, "MerchantID"), None)
+        mac = params.get("MAC")
+        if not mac:
+            if op in self.mac_required:
+                return self._failure(merchant, op, params, codes.MAC_MISSING, None)
+        elif not verify(
+            merchant.credentials.hmac_key_bytes(),
+            mac,
+            "" if op in _NO_PAY_ID else params.get("PayID", ""),
+            params.get("TransID", ""),
+            mid,
+            params.get("Amount", ""),
+            params.get("Currency", ""),
+        ):
+            return self._failure(merchant, op, params, codes.MAC_INVALID, None)
+        req_id = params.get("ReqId") if op in _REQ_ID_OPS else None
+        with self._lock:
+            if req_id:
+                stored = self._req_ids.get((mid, req_id))
+                if stored is not None:
+                    self._stats["replays"] += 1
+                    return stored
+            reply = self._act(merchant, op, params, decline)
+            if req_id and validate(params, [s for s in OPERATION_SPECS[op] if s.name == "ReqId"]) is None:
+                self._req_ids[(mid, req_id)] = reply
+                while len(self._req_ids) > self.max_req_ids:
+                    self._req_ids.popitem(last=False)
+            return reply
+
+    def _unauthenticated(self, op: str, mid: str, code: str) -> SimResponse:
+        # no key to encrypt with: a plain failure
+        with self._lock:
+            self._stats[f"code:{code}"] += 1
+        fields = {"mid": mid, "Status": "FAILED", "Description": codes.describe(code), "Code": code}
+        return self._plain_reply(fields)
+
+    def _failure(self, merchant: _Merchant, op: str, params: Params, code: str, detail: str | None) -> SimResponse:
+        with self._lock:
+            self._stats[f"code:{code}"] += 1
+            fields = self._failure_fields(merchant.mid, params, op, code, detail)
+        if op == "paypal_orders":
+            return self._plain_reply(fields)
+        if op == "paypal_complete" and (params.get("Response") or "").lower() != "encrypt":
+            return self._plain_reply(fields)
+        return self._encrypted_reply(merchant, fields)
+
+    def _act(self, merchant: _Merchant, op: str, params: Params, decline: str | None) -> SimResponse:
+        rejection = validate(params, OPERATION_SPECS[op], charset=merchant.credentials.charset)
+        if rejection is not None:
+            return self._failure(merchant, op, params, rejection.code, rejection.reason)
+        if decline is not None:
+            self._stats["faults:decline"] += 1
+            return self._failure(merchant, op, params, decline, "declined")
+        handler = getattr(self, f"_op_{op}")
+        try:
+            fields: dict[str, str] = handler(merchant, params)
+        except _Refusal as refusal:
+            return self._failure(merchant, op, params, refusal.code, refusal.detail)
+        self._stats[f"code:{codes.SUCCESS}"] += 1
+        if op == "paypal_orders":
+            location = fields.pop("_location", None)
+            if location is not None:
+                return SimResponse(302, {"Location": location, **_TEXT}, b"")
+            return self._plain_reply(fields)
+        if op == "paypal_complete" and (params.get("Response") or "").lower() != "encrypt":
+            return self._plain_reply(fields)
+        return self._encrypted_reply(merchant, fields)
+
+    def _ok(self, merchant: _Merchant, p: _Payment, params: Params, **extra: str | None) -> dict[str, str]:
+        fields = {
+            "mid": merchant.mid,
+            "PayID": p.pay_id,
+            "XID": self._hex_id(),
+            "TransID": params.get("TransID") or p.trans_id,
+            "Status": "OK",
+            "Description": codes.describe(codes.SUCCESS),
+            "Code": codes.SUCCESS,
+        }
+        ref_nr = params.get("RefNr")
+        if ref_nr:
+            fields["refnr"] = ref_nr
+        fields.update({k: v for k, v in extra.items() if v is not None})
+        return fields
+
+    def _payment_for(self, merchant: _Merchant, params: Params) -> _Payment:
+        p = self._payments.get(params["PayID"])
+        if p is None or p.merchant_id != merchant.mid:
+            raise _Refusal(codes.NOT_FOUND, "unknown PayID")
+        if params["Currency"] != p.currency:
+            raise _Refusal(codes.parameter_code(codes.INVALID, "Currency"), f"the payment is in {p.currency}")
+        return p
+
+    def _store(self, p: _Payment) -> None:
+        self._payments[p.pay_id] = p
+        if p.token:
+            self._by_token[p.token] = p.pay_id
+        while len(self._payments) > self.max_payments:
+            victim = next((k for k, v in self._payments.items() if v.state in _FINISHED), None)
+            if victim is None:
+                victim = next(iter(self._payments))
+            gone = self._payments.pop(victim)
+            if gone.token:
+                self._by_token.pop(gone.token, None)
+            self._stats["evicted"] += 1
+
+    def _op_paypal_orders(self, merchant: _Merchant, params: Params) -> dict[str, str]:
+        tx_type = _caseless(params.get("TxType"), ("Order", "Auth", "BAID"))
+        capture = _caseless(params.get("Capture"), ("Auto", "Manual")) or ("Auto" if tx_type != "BAID" else None)
+        if tx_type == "BAID":
+            capture = None
+            if not params.get("RefNr"):
+                raise _Refusal(codes.parameter_code(codes.MISSING, "RefNr"), "mandatory with TxType=BAID")
+        elif capture == "Manual" and tx_type is None:
+            raise _Refusal(codes.parameter_code(codes.MISSING, "TxType"), "mandatory with Capture=Manual")
+        elif capture == "Auto" and tx_type is not None:
+            raise _Refusal(codes.parameter_code(codes.INVALID, "TxType"), "not allowed with Capture=Auto")
+        if (params.get("AddrCountryCode") or "").upper() in ("US", "CA"):
+            for name in ("FirstName", "LastName", "AddrStreet", "AddrCity", "AddrState", "AddrZip"):
+                if not params.get(name):
+                    raise _Refusal(codes.parameter_code(codes.MISSING, name), "mandatory for US and CA")
+        if params.get("ItemTotal"):
+            total = sum(int(params.get(k) or "0") for k in ("ItemTotal", "TaxTotal", "ShAmount"))
+            if total != int(params["Amount"]):
+                raise _Refusal(codes.parameter_code(codes.INVALID, "Amount"), "must equal ItemTotal + TaxTotal + ShAmount")
+        shortcut = (params.get("PayPalMethod") or "").lower() == "shortcut"
+        p = _Payment(
+            merchant_id=merchant.mid,
+            pay_id=self._hex_id(),
+            trans_id=params["TransID"],
+            kind="order",
+            amount=int(params["Amount"]),
+            currency=params["Currency"],
+            capture=capture,
+            tx_type=tx_type,
+            shortcut=shortcut,
+            ref_nr=params.get("RefNr"),
+            user_data=params.get("UserData"),
+            url_success=params["URLSuccess"],
+            url_failure=params["URLFailure"],
+            url_notify=params["URLNotify"],
+            encrypt=(params.get("Response") or "").lower() == "encrypt",
+            order_id=self._paypal_id(),
+            address={k: params[k] for k in _ADDRESS_KEYS if params.get(k)},
+        )
+        if tx_type == "BAID":
+            p.token = "BA-" + self._paypal_id()
+            approval = f"{self.paypal_base_url}agreements/approve?ba_token={p.token}"
+        else:
+            p.token = p.order_id
+            approval = f"{self.paypal_base_url}checkoutnow?token={p.order_id}"
+        self._store(p)
+        fields = {"mid": merchant.mid, "PayID": p.pay_id, "XID": self._hex_id(), "TransID": p.trans_id}
+        if (params.get("mode") or "").lower() == "redirect":
+            fields["_location"] = approval
+        elif tx_type == "BAID":
+            fields["paypalurl"] = approval
+        else:
+            assert p.order_id is not None
+            fields["orderid"] = p.order_id
+        return fields
+
+    def _op_paypal_complete(self, merchant: _Merchant, params: Params) -> dict[str, str]:
+        p = self._payment_for(merchant, params)
+        if not p.shortcut:
+            raise _Refusal(codes.PAYPAL_METHOD, "the order was not created with PayPalMethod=shortcut")
+        if p.state == "created":
+            raise _Refusal(codes.NOTHING_AUTHORIZED, "the buyer has not approved yet")
+        if p.state != "pending_completion":
+            raise _Refusal(codes.NOT_ALLOWED, f"the payment is {p.state}")
+        if params.get("FirstName"):
+            p.address = {k: params[k] for k in _ADDRESS_KEYS if params.get(k) is not None}
+        elif any(params.get(k) for k in _ADDRESS_KEYS):
+            raise _Refusal(codes.parameter_code(codes.MISSING, "FirstName"), "address fields need FirstName")
+        p.amount = int(params["Amount"])
+        p.ref_nr = params.get("RefNr") or p.ref_nr
+        p.generation += 1
+        tid = self._paypal_id()
+        if p.capture == "Auto":
+            p.captures.append(_Capture(tid, p.amount))
+            p.state = "closed"
+        else:
+            p.authorized, p.auth_tid, p.state = p.amount, tid, "authorized"
+        return self._ok(merchant, p, params, TID=tid)
+
+    def _op_authorize(self, merchant: _Merchant, params: Params) -> dict[str, str]:
+        p = self._payment_for(merchant, params)
+        if p.tx_type != "Order" or p.shortcut:
+            raise _Refusal(codes.NOT_ALLOWED, "Authorize follows a TxType=Order payment only")
+        if p.state in ("authorized", "captured", "closed"):
+            raise _Refusal(codes.ALREADY_AUTHORIZED)
+        if p.state == "reversed":
+            raise _Refusal(codes.ALREADY_REVERSED)
+        if p.state != "order_approved":
+            raise _Refusal(codes.NOT_ALLOWED, f"the payment is {p.state}")
+        amount = int(params["Amount"])
+        if amount * 100 > p.amount * 115:
+            raise _Refusal(codes.parameter_code(codes.INVALID, "Amount"), "above 115 % of the order")
+        p.generation += 1
+        p.authorized, p.auth_tid, p.state = amount, self._paypal_id(), "authorized"
+        return self._ok(merchant, p, params, TID=p.auth_tid)
+
+    def _op_capture(self, merchant: _Merchant, params: Params) -> dict[str, str]:
+        p = self._payment_for(merchant, params)
+        if p.state == "reversed":
+            raise _Refusal(codes.ALREADY_REVERSED)
+        if p.state == "closed":
+            raise _Refusal(codes.ALREADY_CAPTURED, "the order is closed")
+        if p.state not in ("authorized", "captured"):
+            raise _Refusal(codes.NOTHING_AUTHORIZED, f"the payment is {p.state}")
+        tid = params.get("TID")
+        if tid and tid != p.auth_tid:
+            raise _Refusal(codes.TID_UNKNOWN, "not the authorisation of this payment")
+        amount = int(params["Amount"])
+        if (p.captured + amount) * 100 > p.authorized * 115:
+            raise _Refusal(codes.OVERCAPTURE, f"{p.captured} of {p.authorized} already captured; limit 115 %")
+        capture = _Capture(self._paypal_id(), amount)
+        p.captures.append(capture)
+        complete = (params.get("CompleteType") or "").upper() == "YES"
+        p.state = "closed" if complete or p.captured >= p.authorized else "captured"
+        return self._ok(merchant, p, params, TID=capture.tid)
+
+    def _op_credit(self, merchant: _Merchant, params: Params) -> dict[str, str]:
+        p = self._payment_for(merchant, params)
+        if not p.captures:
+            raise _Refusal(codes.NOTHING_CAPTURED)
+        tid = params.get("TID")
+        if tid:
+            target = next((c for c in p.captures if c.tid == tid), None)
+            if target is None:
+                raise _Refusal(codes.TID_UNKNOWN, "no capture with this TID")
+        elif len(p.captures) > 1:
+            raise _Refusal(codes.parameter_code(codes.MISSING, "TID"), "several captures: name the one to refund")
+        else:
+            target = p.captures[0]
+        amount = int(params["Amount"])
+        remaining = target.amount - target.refunded
+        if remaining == 0:
+            raise _Refusal(codes.FULLY_REFUNDED)
+        if amount > remaining:
+            raise _Refusal(codes.REFUND_TOO_HIGH, f"{remaining} left on capture {target.tid}")
+        target.refunded += amount
+        return self._ok(
+            merchant, p, params, TID=self._paypal_id(),
+            GrossRefundAmount=str(amount), FeeRefundAmount="0", NetRefundAmount=str(amount),
+        )
+
+    def _op_reverse(self, merchant: _Merchant, params: Params) -> dict[str, str]:
+        p = self._payment_for(merchant, params)
+        if p.state == "reversed":
+            raise _Refusal(codes.ALREADY_REVERSED)
+        if p.state in ("captured", "closed"):
+            raise _Refusal(codes.CAPTURE_ACTIVE, "captured: refund with credit instead")
+        if p.state not in ("authorized", "order_approved", "pending_completion"):
+            raise _Refusal(codes.NOTHING_TO_REVERSE, f"the payment is {p.state}")
+        open_amount = p.authorized if p.state == "authorized" else p.amount
+        if int(params["Amount"]) > open_amount:
+            raise _Refusal(codes.parameter_code(codes.INVALID, "Amount"), f"open amount is {open_amount}")
+        p.generation += 1
+        p.state = "reversed"
+        return self._ok(merchant, p, params)
+
+    def _op_paypal_reftrans(self, merchant: _Merchant, params: Params) -> dict[str, str]:
+        ba = self._agreements.get(params["BillingAgreementID"])
+        if ba is None or ba.merchant_id != merchant.mid:
+            raise _Refusal(codes.BILLING_AGREEMENT_INVALID, "unknown billing agreement")
+        if ba.revoked:
+            raise _Refusal(codes.BILLING_AGREEMENT_INVALID, "the buyer revoked the agreement")
+        amount = int(params["Amount"])
+        p = _Payment(
+            merchant_id=merchant.mid,
+            pay_id=self._hex_id(),
+            trans_id=params["TransID"],
+            kind="reftrans",
+            amount=amount,
+            currency=params["Currency"],
+            capture="Auto",
+            order_id=self._paypal_id(),
+            billing_agreement_id=ba.id,
+            ref_nr=params.get("RefNr"),
+            state="closed",
+        )
+        p.captures.append(_Capture(self._paypal_id(), amount))
+        self._store(p)
+        buyer = _BUYER
+        return self._ok(
+            merchant, p, params, OrderID=p.order_id, TID=p.captures[0].tid,
+            Name=f"{buyer['FirstName']} {buyer['LastName']}", FirstName=buyer["FirstName"],
+            LastName=buyer["LastName"], **{"E-Mail": buyer["E-Mail"]},
+        )
+
+    def _op_credit_ex(self, merchant: _Merchant, params: Params) -> dict[str, str]:
+        payer_id, payer = params.get("PayerID"), params.get("Payer")
+        if not payer_id and not payer:
+            raise _Refusal(codes.parameter_code(codes.MISSING, "PayerID"), "PayerID or Payer (MassPay)")
+        if payer_id and payer:
+            raise _Refusal(codes.parameter_code(codes.INVALID, "PayerID"), "PayerID and Payer are exclusive")
+        amount = int(params["Amount"])
+        p = _Payment(
+            merchant_id=merchant.mid,
+            pay_id=self._hex_id(),
+            trans_id=params["TransID"],
+            kind="creditex",
+            amount=amount,
+            currency=params["Currency"],
+            ref_nr=params.get("RefNr"),
+            state="paid_out",
+        )
+        self._store(p)
+        return self._ok(
+            merchant, p, params, GrossRefundAmount=str(amount), FeeRefundAmount="0", NetRefundAmount=str(amount)
+        )
+
+    # -- the buyer's side -------------------------------------------------------------------
+
+    def _callback(self, clear: Params, decline: str | None) -> SimResponse:
+        rd = (clear.get("rd") or "").strip().replace(" ", "+")
+        try:
+            decoded = base64.b64decode(rd + "=" * (-len(rd) % 4), validate=True).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return _html_page(400, "Bad request", "rd is not base64 of MerchantId=…&PayId=…&OrderId=…")
+        fields = parse_params(decoded)
+        mid, pay_id, order_id = fields.get("MerchantId"), fields.get("PayId"), fields.get("OrderId")
+        if not (mid and pay_id and order_id):
+            return _html_page(400, "Bad request", "rd must name MerchantId, PayId and OrderId")
+        with self._lock:
+            p = self._payments.get(pay_id)
+            if p is None or p.merchant_id != mid or p.kind != "order":
+                return _html_page(404, "Not found", "unknown payment")
+            if p.order_id != order_id:
+                return _html_page(400, "Bad request", "OrderId does not belong to this payment")
+            cancel = (clear.get("ua") or "").lower() == "cancel"
+            return self._redirect(self._approve(p, cancel=cancel, decline=decline))
+
+    def _paypal_page(self, clear: Params, decline: str | None) -> SimResponse:
+        token = clear.get_any("token", "ba_token") or ""
+        with self._lock:
+            pay_id = self._by_token.get(token)
+            p = self._payments.get(pay_id) if pay_id else None
+            if p is None:
+                return _html_page(404, "Not found", "unknown or expired token")
+            cancel = (clear.get("ua") or "").lower() == "cancel"
+            return self._redirect(self._approve(p, cancel=cancel, decline=decline))
+
+    @staticmethod
+    def _redirect(result: ApprovalRedirect) -> SimResponse:
+        return SimResponse(302, {"Location": result.location, **_TEXT}, b"")
+
+    def _approve(self, p: _Payment, *, cancel: bool, decline: str | None = None) -> ApprovalRedirect:
+        if p.browser is not None:
+            return p.browser  # a second click: same answer, nothing done twice
+        if p.state != "created":
+            raise KeyError(f"payment {p.pay_id} is {p.state}")
+        p.generation += 1
+        extra: dict[str, str] = {}
+        if cancel or decline:
+            p.state = "cancelled" if cancel else "failed"
+            return self._notify_result(p, "FAILED", codes.CANCELLED_BY_USER if cancel else (decline or ""), {})
+        if p.tx_type == "BAID":
+            ba = _Agreement(p.merchant_id, "B-" + self._paypal_id(), p.pay_id)
+            self._agreements[ba.id] = ba
+            while len(self._agreements) > self.max_payments:
+                self._agreements.popitem(last=False)
+            p.billing_agreement_id, p.state = ba.id, "agreement"
+            extra["BillingAgreementID"] = ba.id
+            status = "OK"
+        elif p.shortcut or p.tx_type == "Order":
+            p.state = "pending_completion" if p.shortcut else "order_approved"
+            status = "AUTHORIZE_REQUEST"
+            generation = p.generation
+            self._scheduler.call_later(
+                self.pending_timeout_minutes * 60.0 * self.time_factor,
+                lambda: self._timeout(p.pay_id, generation),
+            )
+        elif p.capture == "Manual":
+            p.authorized, p.auth_tid, p.state = p.amount, self._paypal_id(), "authorized"
+            extra["TID"] = p.auth_tid
+            status = "OK"
+        else:
+            capture = _Capture(self._paypal_id(), p.amount)
+            p.captures.append(capture)
+            p.state = "closed"
+            extra["TID"] = capture.tid
+            status = "OK"
+        return self._notify_result(p, status, codes.SUCCESS, extra)
+
+    def _timeout(self, pay_id: str, generation: int) -> None:
+        with self._lock:
+            p = self._payments.get(pay_id)
+            if p is not None and p.generation == generation and p.state in _PENDING and not self._closed:
+                p.state = "expired"
+                self._notify_result(p, "Timeout", codes.SUCCESS, {})
+
+    def _notify_result(self, p: _Payment, status: str, code: str, extra: Mapping[str, str]) -> ApprovalRedirect:
+        """Build the result (§4.7), send it to URLNotify, and return the browser redirect."""
+        merchant = self._merchants[p.merchant_id]
+        ok = code == codes.SUCCESS
+        buyer = {**_BUYER, **p.address} if ok else dict.fromkeys(_BUYER, "")
+        fields: dict[str, str] = {
+            "mid": p.merchant_id,
+            "PayID": p.pay_id,
+            "XID": self._hex_id(),
+            "TransID": p.trans_id,
+            "Status": status,
+            "Description": codes.describe(code),
+            "Code": code,
+        }
+        if p.ref_nr:
+            fields["RefNr"] = p.ref_nr
+        if p.user_data:
+            fields["UserData"] = p.user_data
+        fields["Name"] = f"{buyer['FirstName']} {buyer['LastName']}".strip()
+        fields.update({k: buyer.get(k, "") for k in ("FirstName", "LastName", "E-Mail", *_ADDRESS_KEYS[2:])})
+        fields["payerStatus"] = "verified" if ok else ""
+        fields["InfoText"] = "simulated PayPal payment" if ok else "payment not completed"
+        fields["PayerID"] = buyer["PayerID"]
+        fields.update(extra)
+        if p.order_id:
+            fields["TransactionID"] = p.order_id
+        fields["MAC"] = self._result_mac(merchant, fields)
+        self._stats[f"code:{code}"] += 1
+        if p.encrypt:
+            enc = self._encrypt(merchant, encode_params(fields))
+            query: dict[str, str] = {"Len": str(enc.length), "Data": enc.data}
+        else:
+            query = fields
+        form = urlencode(query, encoding="iso-8859-1")
+        success = ok and status != "Timeout"
+        redirect = ApprovalRedirect(
+            location=f"{p.url_success if ok else p.url_failure}?{form}",
+            success=success,
+            pay_id=p.pay_id,
+            status=status,
+            code=code,
+            query=query,
+        )
+        if status != "Timeout":
+            p.browser = redirect
+        if not self._closed:
+            self.notifier.submit(
+                merchant_id=p.merchant_id, pay_id=p.pay_id, status=status, code=code,
+                url=p.url_notify, body=form.encode("ascii"),
+            )
+        return redirect
+
+
+_ADDRESS_KEYS: Final = (
+    "FirstName", "LastName", "AddrStreet", "AddrStreet2", "AddrCity", "AddrState", "AddrZip",
+    "AddrCountryCode", "Phone",
+)
+
+#: The simulated PayPal buyer (the order's delivery address wins when it sent one).
+_BUYER: Final[Mapping[str, str]] = {
+    "FirstName": "Camille",
+    "LastName": "Martin",
+    "E-Mail": "buyer@example.com",
+    "AddrStreet": "10 rue de la Paix",
+    "AddrStreet2": "",
+    "AddrCity": "Paris",
+    "AddrState": "",
+    "AddrZip": "75002",
+    "AddrCountryCode": "FR",
+    "Phone": "",
+    "PayerID": "SIMBUYER0001X",
+}
+

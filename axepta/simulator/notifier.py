@@ -1,0 +1,277 @@
+"""URLNotify delivery of the simulated platform (PROTOCOL.md §7.2).
+
+Each notification is posted as ``Len=…&Data=…`` (``application/x-www-form-urlencoded;
+charset=iso-8859-1``). Any answer but HTTP 200 — or no answer — is retried on the platform's
+schedule: 8 more attempts after gaps of 1, 8, 27, 64, 125, 216, 343 and 512 minutes (n³
+minutes, 1 296 minutes in all), each gap multiplied by the simulator's ``time_factor`` so tests
+run the whole schedule in milliseconds.
+
+One background scheduler thread (a daemon, started on first use) hands due deliveries to a
+small bounded pool of sender threads; :meth:`Notifier.close` stops both. Timers of the
+simulator (pending payments that time out) run on the same scheduler.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import httpx
+
+from axepta.fields import check_url
+
+__all__ = [
+    "NOTIFY_RETRY_GAPS_MINUTES",
+    "Delivery",
+    "DeliveryAttempt",
+    "Notifier",
+    "Scheduler",
+]
+
+logger = logging.getLogger("axepta.simulator")
+
+#: Gaps between URLNotify attempts, in minutes (n³): 9 attempts in all (PROTOCOL.md §7.2).
+NOTIFY_RETRY_GAPS_MINUTES: Final[tuple[int, ...]] = (1, 8, 27, 64, 125, 216, 343, 512)
+
+_CONTENT_TYPE: Final = "application/x-www-form-urlencoded; charset=iso-8859-1"
+_MAX_LOG: Final = 10_000
+
+
+class Scheduler:
+    """Runs callables at monotonic times on a bounded pool; one daemon thread waits for them.
+
+    ``call_at`` returns at once; :meth:`close` drops what has not started and waits for what
+    runs (each callable is short: one HTTP post with a timeout)."""
+
+    def __init__(self, *, workers: int = 4, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="axepta-sim-notify")
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def call_at(self, due: float, fn: Callable[[], None]) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            heapq.heappush(self._heap, (due, next(self._seq), fn))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="axepta-sim-scheduler", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+        self.call_at(self._clock() + max(0.0, delay), fn)
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                now = self._clock()
+                if self._heap and self._heap[0][0] <= now:
+                    _, _, fn = heapq.heappop(self._heap)
+                    try:
+                        self._pool.submit(fn)
+                    except RuntimeError:  # pool shut down while closing
+                        return
+                    continue
+                wait = min(self._heap[0][0] - now, 1.0) if self._heap else 1.0
+                self._cond.wait(timeout=wait)
+
+    def close(self) -> None:
+        """Stop the thread, forget timers that have not fired, wait for running callables."""
+        with self._cond:
+            self._closed = True
+            self._heap.clear()
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=5)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One post to URLNotify: the HTTP status (``None`` when no answer came) or the error."""
+
+    attempt: int
+    status_code: int | None
+    error: str | None
+    at: float
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One notification and its attempts. ``state`` is ``pending`` (more attempts to come),
+    ``delivered`` (a 200 came back) or ``failed`` (schedule exhausted, or the simulator closed).
+    ``body`` is the form that was posted (``Len=…&Data=…``)."""
+
+    id: int
+    merchant_id: str
+    pay_id: str
+    status: str
+    code: str
+    url: str
+    body: bytes = field(repr=False)
+    attempts: list[DeliveryAttempt] = field(default_factory=list)
+    state: Literal["pending", "delivered", "failed"] = "pending"
+
+
+class Notifier:
+    """Posts notifications and retries them on the (compressed) schedule.
+
+    ``http_client`` is used for every post; without it one is built (and closed by
+    :meth:`close`) over ``transport`` — e.g. ``httpx.MockTransport(shop_handler)`` or a WSGI/ASGI
+    transport to reach an in-process shop — with ``timeout`` seconds, following no redirect.
+    ``time_factor`` multiplies every gap (``1.0`` = real minutes). Fault hooks: the next
+    notifications can be posted twice (:meth:`duplicate_next`) or held and then posted in
+    reverse order (:meth:`reorder_next`)."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        *,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+        time_factor: float = 1.0,
+        gaps_minutes: Sequence[float] = NOTIFY_RETRY_GAPS_MINUTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._scheduler = scheduler
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.Client(
+            transport=transport, timeout=timeout, follow_redirects=False
+        )
+        self._time_factor = float(time_factor)
+        self._gaps = tuple(float(g) for g in gaps_minutes)
+        self._clock = clock
+        self._lock = threading.Condition()
+        self._ids = itertools.count(1)
+        self._log: deque[Delivery] = deque(maxlen=_MAX_LOG)
+        self._open = 0
+        self._duplicates = 0
+        self._reorder_size = 0
+        self._held: list[Delivery] = []
+        self._closed = False
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def duplicate_next(self, count: int = 1) -> None:
+        """Post each of the next ``count`` notifications twice (two deliveries, same body)."""
+        with self._lock:
+            self._duplicates += count
+
+    def reorder_next(self, count: int = 2) -> None:
+        """Hold the next ``count`` notifications, then post them newest first."""
+        if count < 2:
+            raise ValueError("reordering needs at least 2 notifications")
+        with self._lock:
+            self._reorder_size = count
+
+    def release_held(self) -> int:
+        """Post the notifications held for reordering now (newest first); returns how many."""
+        with self._lock:
+            held, self._held, self._reorder_size = list(reversed(self._held)), [], 0
+        for delivery in held:
+            self._scheduler.call_later(0.0, functools.partial(self._attempt, delivery))
+        return len(held)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def submit(self, *, merchant_id: str, pay_id: str, status: str, code: str, url: str, body: bytes) -> None:
+        """Queue one notification for ``url`` (checked again: https, or http on loopback)."""
+        check_url("URLNotify", url)
+        with self._lock:
+            if self._closed:
+                return
+            copies = 1
+            if self._duplicates:
+                self._duplicates -= 1
+                copies = 2
+            deliveries = [
+                Delivery(next(self._ids), merchant_id, pay_id, status, code, url, body) for _ in range(copies)
+            ]
+            self._open += len(deliveries)
+            self._log.extend(deliveries)
+            if self._reorder_size:
+                self._held.extend(deliveries)
+                if len(self._held) < self._reorder_size:
+                    return
+                deliveries, self._held, self._reorder_size = list(reversed(self._held)), [], 0
+        for delivery in deliveries:
+            # in order of submission: the scheduler's heap keeps insertion order on equal times
+            self._scheduler.call_later(0.0, functools.partial(self._attempt, delivery))
+
+    def _attempt(self, delivery: Delivery) -> None:
+        number = len(delivery.attempts) + 1
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = self._client.post(
+                delivery.url, content=delivery.body, headers={"Content-Type": _CONTENT_TYPE}
+            )
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # a shop handler that raises: the platform sees no answer
+            error = f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            delivery.attempts.append(DeliveryAttempt(number, status, error, self._clock()))
+            if status == 200:
+                delivery.state = "delivered"
+            elif number > len(self._gaps) or self._closed:
+                delivery.state = "failed"
+            if delivery.state != "pending":
+                self._open -= 1
+                self._lock.notify_all()
+                logger.info(
+                    "notification %s for PayID=%s %s after %d attempt(s)",
+                    delivery.status, delivery.pay_id, delivery.state, number,
+                )
+                return
+        gap = self._gaps[number - 1] * 60.0 * self._time_factor
+        self._scheduler.call_later(gap, lambda: self._attempt(delivery))
+
+    # -- observing --------------------------------------------------------------------------
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every notification so far (the last 10 000), oldest first."""
+        with self._lock:
+            return list(self._log)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until no notification is pending (delivered or given up); ``False`` on timeout.
+        Held (reordered) notifications that are still waiting for company count as pending."""
+        deadline = self._clock() + timeout
+        with self._lock:
+            while self._open:
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    return False
+                self._lock.wait(timeout=min(remaining, 0.1))
+            return True
+
+    def close(self) -> None:
+        """Stop sending: pending deliveries end as ``failed``. Closes an owned HTTP client."""
+        with self._lock:
+            self._closed = True
+            for delivery in self._log:
+                if delivery.state == "pending":
+                    delivery.state = "failed"
+            self._open = 0
+            self._held.clear()
+            self._lock.notify_all()
+        if self._owns_client:
+            self._client.close()
