@@ -692,6 +692,10 @@ class ProtocolCore:
             merged = Params({k: v for k, v in outer.items() if k.lower() not in ("data", "len")})
             return merged.merged(inner)
         if not op.plain_reply:
+            code = (outer.get("Code") or "").strip()
+            if code and code.upper() != SUCCESS:
+                # A refusal in clear is reported as such (it grants nothing); success never is.
+                return outer
             raise ProtocolError(f"{op.label}: the reply carries no Data (an encrypted reply is required)")
         if outer.get_any("PayID", "Code") is None:
             raise ProtocolError(f"{op.label}: the reply is not a gateway message (no PayID, no Code)")

@@ -251,6 +251,16 @@ def test_refused_encrypted_replies(core: ProtocolCore, gateway: Gateway, fields:
         core.parse_reply(_capture(core), RawReply(200, gateway.encrypted(fields).encode()))
 
 
+def test_clear_refusal_is_a_gateway_error_but_clear_success_is_refused(core: ProtocolCore) -> None:
+    with pytest.raises(GatewayError) as info:
+        core.parse_reply(_capture(core), RawReply(200, b"Code=20100044&Status=FAILED&Description=MAC missing"))
+    assert info.value.code == "20100044"
+    with pytest.raises(ProtocolError, match="no Data"):
+        core.parse_reply(_capture(core), RawReply(200, f"PayID={PAY_ID}&TransID=T-1&Status=OK&Code=00000000".encode()))
+    with pytest.raises(ProtocolError, match="another merchant"):
+        core.parse_reply(_capture(core), RawReply(200, b"mid=OTHER&Code=22720040"))
+
+
 def test_clear_foreign_mid_next_to_data(core: ProtocolCore, gateway: Gateway) -> None:
     body = "mid=OTHER&" + gateway.encrypted(_ok(mid=None))
     with pytest.raises(ProtocolError, match="another merchant ID"):
@@ -424,3 +434,31 @@ def test_non_retryable_unsent_failure(core: ProtocolCore) -> None:
 def test_sign_helper_matches_core(core: ProtocolCore, credentials: Credentials) -> None:
     prepared = _capture(core)
     assert prepared.fields["MAC"] == sign(credentials.hmac_key_bytes(), PAY_ID, "T-1", credentials.merchant_id, "1000", "EUR")
+
+
+def test_result_fields_of_a_browser_result() -> None:
+    from axepta.models import ResultFields
+
+    ok = base64.b64encode(json.dumps({"status": "COMPLETED", "id": "3C679366HH908993F1", "invoiceid": "PU1"}).encode()).decode()
+    failed = base64.b64encode(b'{"status":"FAILED", "id":"na", "invoiceid":""}').decode()
+    params = parse_params(
+        f"mid=M&PayID={PAY_ID}&XID={XID}&TransID=T-1&Status=OK&Description=ok&Code=00000000&UserData=u"
+        "&Name=Jane Doe&FirstName=Jane&LastName=Doe&e-mail=jane@example.com&AddrStreet=1 Main St&AddrStreet2="
+        "&AddrCity=San Jose&AddrState=CA&AddrZip=95131&AddrCountryCode=US&Phone=+1 408 555 0100"
+        "&BillingAgreementID=B-5YM15616XX0983012&BillingName=Jane&BillingAddrStreet=2 Side St&BillingAddrZIP=95132"
+        "&BillingAddrCountryCode=US&payerStatus=verified&InfoText=thanks&PayerID=PAYER1&GrossAmount=19.99"
+        "&FeeAmount=0.93&ExchangeRate=&TID=3C6&TransactionID=5O19&CodeExt=10417&refnr=R1"
+        f"&OrderStatus1={ok}&OrderStatus2={failed}&OrderStatus3=!!notbase64&OrderStatus5={ok}"
+    )
+    result = ResultFields.from_params(params)
+    assert (result.email, result.addr_street2, result.addr_state, result.phone) == ("jane@example.com", None, "CA", "+1 408 555 0100")
+    assert (result.billing_agreement_id, result.billing_addr_zip, result.payer_status) == ("B-5YM15616XX0983012", "95132", "verified")
+    assert (result.gross_amount, result.fee_amount, result.exchange_rate) == ("19.99", "0.93", None)
+    assert (result.tid, result.transaction_id, result.code_ext, result.ref_nr) == ("3C6", "5O19", "10417", "R1")
+    assert result.succeeded and result.info_text == "thanks" and result.user_data == "u"
+    first, second, third = result.order_status  # stops at the first missing number
+    assert first.completed and first.capture_id == "3C679366HH908993F1" and first.invoice_id == "PU1"
+    assert not second.completed and second.capture_id is None and second.invoice_id is None
+    assert third.status is None and third.encoded == "!!notbase64"
+    assert ResultFields.from_params({"Code": "22720040", "PayID": PAY_ID}).succeeded is False
+    assert ResultFields.from_params({"Status": "AUTHORIZE_REQUEST", "Code": "00000000"}).awaiting_completion
