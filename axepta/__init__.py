@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         PaymentUnit,
         PayPalOrderResult,
     )
+    from axepta.notify import Notification, decode_notification
     from axepta.protocol import ButtonParams, PreparedRequest
 
 __version__ = "0.1.0"
@@ -53,6 +54,8 @@ _LAZY: dict[str, str] = {
     "PaymentUnit": "axepta.models",
     "PreparedRequest": "axepta.protocol",
     "Credentials": "axepta.credentials",
+    "Notification": "axepta.notify",
+    "decode_notification": "axepta.notify",
     "explain": "axepta.codes",
     "from_minor_units": "axepta.amounts",
     "to_minor_units": "axepta.amounts",
@@ -71,6 +74,7 @@ __all__ = [
     "CryptoError",
     "GatewayError",
     "InvalidRequestError",
+    "Notification",
     "NotificationError",
     "OrderItem",
     "PayPalOrderResult",
@@ -81,6 +85,7 @@ __all__ = [
     "SignatureError",
     "TransportError",
     "__version__",
+    "decode_notification",
     "explain",
     "from_minor_units",
     "to_minor_units",

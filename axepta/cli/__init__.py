@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from axepta import __version__
-from axepta.cli import batch, codes, config_cmd, crypto, payments
+from axepta.cli import batch, codes, config_cmd, crypto, ipn, notify, payments
 from axepta.cli._common import AxeptaGroup, State
 
 __all__ = ["app", "main"]
@@ -43,6 +43,8 @@ app.add_typer(codes.app, name="codes")
 app.add_typer(crypto.app, name="crypto")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(batch.app, name="batch")
+app.add_typer(notify.app, name="notify")
+app.add_typer(ipn.app, name="ipn")
 app.add_typer(payments.app)  # order, complete, authorize, capture, credit/refund, credit-ex, reverse, reftrans
 
 
