@@ -150,9 +150,9 @@ class Notifier:
     ) -> None:
         self._scheduler = scheduler
         self._owns_client = http_client is None
-        self._client = http_client or httpx.Client(
-            transport=transport, timeout=timeout, follow_redirects=False
-        )
+        self._http_client = http_client
+        self._transport = transport
+        self._timeout = timeout
         self._time_factor = float(time_factor)
         self._gaps = tuple(float(g) for g in gaps_minutes)
         self._clock = clock
@@ -213,12 +213,21 @@ class Notifier:
             # in order of submission: the scheduler's heap keeps insertion order on equal times
             self._scheduler.call_later(0.0, functools.partial(self._attempt, delivery))
 
+    def _client(self) -> httpx.Client:
+        # built on first use: a default client costs a TLS context, most simulators never need one
+        with self._lock:
+            if self._http_client is None:
+                self._http_client = httpx.Client(
+                    transport=self._transport, timeout=self._timeout, follow_redirects=False
+                )
+            return self._http_client
+
     def _attempt(self, delivery: Delivery) -> None:
         number = len(delivery.attempts) + 1
         status: int | None = None
         error: str | None = None
         try:
-            response = self._client.post(
+            response = self._client().post(
                 delivery.url, content=delivery.body, headers={"Content-Type": _CONTENT_TYPE}
             )
             status = response.status_code
@@ -273,5 +282,6 @@ class Notifier:
             self._open = 0
             self._held.clear()
             self._lock.notify_all()
-        if self._owns_client:
-            self._client.close()
+            client = self._http_client if self._owns_client else None
+        if client is not None:
+            client.close()
