@@ -263,7 +263,9 @@ class _BaseClient:
 
 def _order_request(**kwargs: Any) -> PayPalOrderRequest:
     for name in ("basket", "payment_units"):
-        kwargs[name] = tuple(kwargs[name] or ())
+        value = kwargs[name]
+        if value is None or isinstance(value, list):
+            kwargs[name] = tuple(value or ())
     return PayPalOrderRequest(**kwargs)
 
 

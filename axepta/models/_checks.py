@@ -148,7 +148,15 @@ class Nested(Check):
     """A nested model or a sequence of them, each given as the model or its keyword fields
     (then checked by the nested model itself); the key names the field in errors."""
 
+    many: bool = False
+
     def __call__(self, value: object) -> object:
+        if self.many and not isinstance(value, list | tuple):
+            raise InvalidRequestError(
+                f"{self.key}: expected a list or tuple, not {type(value).__name__}",
+                field=self.key,
+                rule="sequence",
+            )
         items = value if isinstance(value, list | tuple) else [value]
         for item in items:
             if not isinstance(item, BaseModel | Mapping):
@@ -224,9 +232,11 @@ class RequestModel(BaseModel):
         except ValidationError as exc:
             # A type pydantic refused (e.g. a str where a BasketLine belongs): same error kind.
             err = exc.errors(include_url=False)[0]
-            loc = ".".join(str(p) for p in err.get("loc", ())) or cls.__name__
-            first = str(err.get("loc", (loc,))[0])
-            key = wire_key(cls, first) if first in cls.model_fields else loc
+            loc = tuple(str(p) for p in err.get("loc") or ())
+            if loc and loc[0] in cls.model_fields:
+                key = wire_key(cls, loc[0])
+            else:
+                key = ".".join(loc) or cls.__name__
             raise InvalidRequestError(
                 f"{key}: {err.get('msg', 'invalid value')}", field=key, rule=str(err.get("type", "type"))
             ) from None

@@ -210,7 +210,7 @@ class PaymentUnit(RequestModel):
     shipping_amount: Annotated[int, Amount("PaymentUnit.shippingamount", minimum=0)] = 0
     invoice_id: Annotated[str | None, Text("PaymentUnit.invoiceid", "ans..127")] = None
     order_description: Annotated[str | None, Text("PaymentUnit.orderdescription", "ans..127")] = None
-    items: Annotated[tuple[OrderItem, ...], Nested("PaymentUnit.orderitems")] = ()
+    items: Annotated[tuple[OrderItem, ...], Nested("PaymentUnit.orderitems", many=True)] = ()
 
     @model_validator(mode="after")
     def _totals(self) -> PaymentUnit:
@@ -304,7 +304,7 @@ class PayPalOrderRequest(_Base):
     ] = None
     paypal_method: Annotated[Literal["shortcut"] | None, Choice("PayPalMethod", ("shortcut",))] = None
     order_desc: Annotated[str, Text("OrderDesc", "ans..127")]
-    basket: Annotated[tuple[BasketLine, ...], Nested("OrderDesc(n)")] = ()
+    basket: Annotated[tuple[BasketLine, ...], Nested("OrderDesc(n)", many=True)] = ()
     shipping_amount: Annotated[int | None, Amount("ShAmount", minimum=0)] = None
     url_success: Annotated[str, Url("URLSuccess")]
     url_failure: Annotated[str, Url("URLFailure")]
@@ -318,7 +318,7 @@ class PayPalOrderRequest(_Base):
     address: Annotated[Address | None, Nested("Address")] = None
     no_shipping: Annotated[bool | None, Flag("NoShipping")] = None
     risk_evaluation: Annotated[Mapping[str, str] | None, Pairs("RiskEvaluation")] = None
-    payment_units: Annotated[tuple[PaymentUnit, ...], Nested("PaymentUnit(n)")] = ()
+    payment_units: Annotated[tuple[PaymentUnit, ...], Nested("PaymentUnit(n)", many=True)] = ()
     mode: Annotated[Literal["redirect"] | None, Choice("mode", ("redirect",))] = None
 
     @model_validator(mode="after")

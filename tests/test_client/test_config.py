@@ -199,3 +199,62 @@ def test_protocol_core_and_models_load_no_httpx() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert json.loads(out.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("exc", "sent", "retryable"),
+    [
+        (httpx.ConnectError("refused"), False, True),
+        (httpx.ConnectTimeout("slow connect"), False, True),
+        (httpx.PoolTimeout("pool"), False, True),
+        (httpx.UnsupportedProtocol("gopher"), False, False),
+        (httpx.ReadTimeout("slow read"), True, False),
+        (httpx.WriteTimeout("slow write"), True, False),
+        (httpx.TimeoutException("other"), True, False),
+        (httpx.ReadError("reset"), True, False),
+        (httpx.RemoteProtocolError("eof"), True, False),
+    ],
+)
+def test_failure_classification(exc: httpx.HTTPError, sent: bool, retryable: bool) -> None:
+    from axepta.client import _failure
+
+    failure = _failure(exc)
+    assert (failure.sent, failure.retryable, failure.cause) == (sent, retryable, exc)
+
+
+async def test_backoff_sleeps_between_retries(client: Any, gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    import anyio
+
+    import axepta.client as client_module
+
+    slept: list[float] = []
+
+    async def fake_async_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(client_module.time, "sleep", slept.append)
+    monkeypatch.setattr(anyio, "sleep", fake_async_sleep)
+    client.core.retry_backoff = 0.5
+    calls = iter([httpx.ConnectError("1"), httpx.ConnectError("2"), None])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        exc = next(calls)
+        if exc is not None:
+            raise exc
+        return gateway.reply_for("capture", request)
+
+    method, kwargs, path = OPERATIONS["capture"]
+    with respx.mock(base_url=BASE, assert_all_mocked=True, assert_all_called=True) as mock:
+        mock.post(path).mock(side_effect=flaky)
+        assert (await invoke(client, method, **kwargs)).code == "00000000"
+    assert slept == [0.5, 1.0]
+    assert client.merchant_id == "BNP_DEMO_AXEPTA"
+
+
+def test_core_redirect_sets_the_mode(credentials: Credentials) -> None:
+    from axepta.models import PayPalOrderRequest
+    from tests.test_client._support import URLS
+
+    core = ProtocolCore(credentials)
+    redirect = core.redirect(PayPalOrderRequest(trans_id="T", amount=1000, currency="EUR", order_desc="d", **URLS))
+    assert redirect.method == "GET" and redirect.req_id is not None

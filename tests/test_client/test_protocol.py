@@ -461,4 +461,6 @@ def test_result_fields_of_a_browser_result() -> None:
     assert not second.completed and second.capture_id is None and second.invoice_id is None
     assert third.status is None and third.encoded == "!!notbase64"
     assert ResultFields.from_params({"Code": "22720040", "PayID": PAY_ID}).succeeded is False
+    as_list = base64.b64encode(b'["COMPLETED"]').decode()
+    assert ResultFields.from_params({"OrderStatus1": as_list}).order_status[0].status is None
     assert ResultFields.from_params({"Status": "AUTHORIZE_REQUEST", "Code": "00000000"}).awaiting_completion

@@ -90,6 +90,7 @@ ORDER_CASES: list[tuple[dict[str, Any], str, str]] = [
     (order(address=Address(first_name="Jane", country_code="US")), "LastName", "when AddrCountryCode is US"),
     (order(address=US_ADDRESS.model_copy(update={"zip": None})), "AddrZip", "when AddrCountryCode is US"),
     (order(address="Main Street 1"), "Address", "mapping"),
+    (order(address=BasketLine(name="Pen", amount=1, number="1", quantity=1)), "Address", "model_type"),
     (order(shipping_amount=500), "ShAmount", "ShAmount needs basket lines"),
     (order(basket=[BasketLine(name="Pen", amount=999, number="P1", quantity=2)]), "Amount",
      "Amount = ItemTotal + TaxTotal + ShAmount"),
@@ -116,6 +117,7 @@ ORDER_CASES: list[tuple[dict[str, Any], str, str]] = [
                                                                      description="e" * 127)] * 10)]),
      "PaymentUnit1", "ans..2048"),
     (order(basket=["Pen,999,P1,2"]), "OrderDesc(n)", "mapping"),
+    (order(basket=BasketLine(name="Pen", amount=1999, number="P1", quantity=1)), "OrderDesc(n)", "sequence"),
     (order(colour="red"), "colour", "unknown field"),
 ]  # fmt: skip
 
