@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from axepta import __version__
-from axepta.cli import batch, codes, config_cmd, crypto, ipn, notify, payments
+from axepta.cli import batch, codes, config_cmd, crypto, demo, ipn, notify, payments, simulator
 from axepta.cli._common import AxeptaGroup, State
 
 __all__ = ["app", "main"]
@@ -46,6 +46,8 @@ app.add_typer(batch.app, name="batch")
 app.add_typer(notify.app, name="notify")
 app.add_typer(ipn.app, name="ipn")
 app.add_typer(payments.app)  # order, complete, authorize, capture, credit/refund, credit-ex, reverse, reftrans
+app.add_typer(simulator.app, name="simulator")
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

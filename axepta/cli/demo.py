@@ -1,0 +1,83 @@
+"""``axepta demo``: the whole PayPal journey against the embedded simulator, as a table."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from axepta.cli._common import EXIT_DECLINED, emit_json, state, stderr, stdout
+from axepta.demo import DemoStep, run_demo
+
+__all__ = ["demo"]
+
+
+def _short(pay_id: str | None) -> str:
+    return "—" if not pay_id else pay_id[:8] + "…"
+
+
+def demo(ctx: typer.Context) -> None:
+    """Run order, approval, notification, authorize, captures, refund, reversal, billing
+    agreement and a declined capture against the embedded simulator (no account, no network).
+    Exits 0 only when every step behaved as expected."""
+    as_json = state(ctx).json
+    out = stdout()
+
+    def progress(step: DemoStep) -> None:
+        if not as_json:
+            mark = "[green]✓[/]" if step.ok else "[bold red]✗[/]"
+            out.print(f"{mark} {step.number:>2}. ", end="", highlight=False)
+            out.print(f"{step.title}  {step.status or ''} {step.code or ''}".rstrip(), markup=False, highlight=False)
+
+    # the client logs declined calls at WARNING; here the table says it better
+    quiet = logging.NullHandler()
+    library = logging.getLogger("axepta")
+    library.addHandler(quiet)
+    try:
+        if not as_json:
+            out.print("[bold]Axepta PayPal demo[/] — embedded simulator, random keys, no network", highlight=False)
+        report = run_demo(on_step=progress)
+    finally:
+        library.removeHandler(quiet)
+
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        table = Table(title="PayPal journey (amounts in EUR)", title_justify="left")
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("operation", no_wrap=True)
+        table.add_column("PayID", no_wrap=True)
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Code", no_wrap=True)
+        table.add_column("meaning", overflow="fold", ratio=1)
+        for step in report.steps:
+            table.add_row(
+                Text(str(step.number), style="green" if step.ok else "bold red"),
+                Text(step.operation),
+                Text(_short(step.pay_id)),
+                Text(step.status or "—"),
+                Text(step.code or "—"),
+                Text(step.meaning),
+            )
+        # piped (make demo, CI logs): no terminal to fit, so do not squeeze the table into 80 columns
+        console = out if out.is_terminal else Console(soft_wrap=True, width=max(out.width, 120))
+        console.print()
+        console.print(table)
+        if report.ok:
+            out.print(
+                f"[green]All {len(report.steps)} steps behaved as expected[/] "
+                f"({report.notifications} notifications decoded and verified).",
+                highlight=False,
+            )
+    if not report.ok:
+        failed = [s.number for s in report.steps if not s.ok]
+        err = stderr()
+        err.print("[bold red]demo failed[/]", highlight=False)
+        if failed:
+            err.print(f"  steps not as expected: {failed}", markup=False, highlight=False)
+        if report.error:
+            err.print(f"  {report.error}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_DECLINED)
