@@ -324,14 +324,18 @@ def probe(settings: Settings, credentials: Credentials) -> ProbeResult:
     data = outer.get("Data")
     if data:
         try:
-            fields = outer.merged(parse_params(credentials.codec.decrypt(data, outer.get("Len"))))
-            decrypted = True
+            inner = parse_params(credentials.codec.decrypt(data, outer.get("Len")))
         except CryptoError:
+            inner = None
+        # With a wrong key Blowfish still "decrypts", into noise without a single known field.
+        if inner is None or inner.get_any("Code", "Status", "mid", "MerchantID", "PayID") is None:
             return ProbeResult(
                 url, True, "fail",
                 "reachable, but its reply cannot be decrypted with the configured Blowfish key: check the key",
                 EXIT_CONFIG, http_status=200, elapsed_ms=elapsed,
             )
+        fields = outer.merged(inner)
+        decrypted = True
     code = (fields.get("Code") or "").strip().upper()
     try:
         verdict, meaning, exit_code = _interpret(code)

@@ -296,6 +296,13 @@ def test_online_reply_with_another_key_exit_3(runner: CliRunner) -> None:
     assert "cannot be decrypted with the configured Blowfish key" in json.loads(res.stdout)["online"]["meaning"]
 
 
+def test_online_reply_encrypted_with_another_key_exit_3(runner: CliRunner) -> None:
+    other = Credentials(DEMO_MID, "another-key-1234", DEMO_HMAC)
+    res, _ = online(runner, httpx.Response(200, text=encrypted_reply(other, {"mid": DEMO_MID, "Code": "20100007"})))
+    assert res.exit_code == 3
+    assert "cannot be decrypted with the configured Blowfish key" in json.loads(res.stdout)["online"]["meaning"]
+
+
 def test_online_reply_without_code_is_a_warning(runner: CliRunner) -> None:
     res, _ = online(runner, httpx.Response(200, text="<html>hello</html>"))
     assert res.exit_code == 0
