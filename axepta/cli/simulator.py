@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -75,6 +76,7 @@ def serve(
             markup=False, highlight=False,
         )
         out.print("  Ctrl-C or SIGTERM stops it", markup=False, highlight=False)
+    sys.stdout.flush()  # the URL must reach a pipe before the first request
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)

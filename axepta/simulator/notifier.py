@@ -183,8 +183,7 @@ class Notifier:
         """Post the notifications held for reordering now (newest first); returns how many."""
         with self._lock:
             held, self._held, self._reorder_size = list(reversed(self._held)), [], 0
-        for delivery in held:
-            self._scheduler.call_later(0.0, functools.partial(self._attempt, delivery))
+        self._post_in_order(held)
         return len(held)
 
     # -- sending ----------------------------------------------------------------------------
@@ -209,9 +208,16 @@ class Notifier:
                 if len(self._held) < self._reorder_size:
                     return
                 deliveries, self._held, self._reorder_size = list(reversed(self._held)), [], 0
+        self._post_in_order(deliveries)
+
+    def _post_in_order(self, deliveries: list[Delivery]) -> None:
+        # one task posts them one after the other, so the shop sees exactly this order
+        if deliveries:
+            self._scheduler.call_later(0.0, functools.partial(self._attempt_all, deliveries))
+
+    def _attempt_all(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
-            # in order of submission: the scheduler's heap keeps insertion order on equal times
-            self._scheduler.call_later(0.0, functools.partial(self._attempt, delivery))
+            self._attempt(delivery)
 
     def _client(self) -> httpx.Client:
         # built on first use: a default client costs a TLS context, most simulators never need one

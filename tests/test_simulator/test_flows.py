@@ -12,6 +12,7 @@ from axepta.client import AsyncAxeptaClient, AxeptaClient
 from axepta.credentials import Credentials
 from axepta.errors import GatewayError
 from axepta.models import Address
+from axepta.notify import decode_notification
 from axepta.protocol import GatewayAuthenticationError
 from axepta.simulator import Simulator
 from tests.test_simulator.conftest import URLS, Shop, decode_result
@@ -54,6 +55,11 @@ def test_auto_capture(client: AxeptaClient, sim: Simulator, shop: Shop, credenti
     assert sim.wait_for_notifications(2)
     [note] = shop.messages()
     assert note["PayID"] == created.pay_id and note["Status"] == "OK"
+    # the notification module accepts both the URLNotify body and the browser's query
+    posted = decode_notification(shop.posts[0].content, credentials)
+    browser = decode_notification(urlsplit(location).query, credentials)
+    assert posted.succeeded and posted.state == "completed" and posted.tid == view.captures[0].tid
+    assert posted.dedup_key == browser.dedup_key and posted.transaction_id == created.order_id
 
 
 def test_manual_auth_partial_captures_credit_by_tid(client: AxeptaClient, sim: Simulator) -> None:
@@ -293,3 +299,17 @@ async def test_async_client_in_process(sim: Simulator, shop: Shop, credentials: 
         with pytest.raises(GatewayError):
             await client.reverse(pay_id=created.pay_id, trans_id="A-1", amount=5000, currency="EUR")
     assert sim.payment(created.pay_id).state == "closed"
+
+
+def test_notifications_through_decode_notification(client: AxeptaClient, sim: Simulator, shop: Shop, credentials: Credentials) -> None:
+    created = order(client, capture="Manual", tx_type="Order", user_data="basket-7")
+    sim.approve(created.pay_id)
+    sim.expire(created.pay_id)
+    cancelled = order(client, trans_id="T-2")
+    sim.cancel(cancelled.pay_id)
+    assert sim.wait_for_notifications(2)
+    # posted concurrently: compare regardless of order
+    notes = {n.state: n for n in (decode_notification(p.content, credentials) for p in shop.posts)}
+    assert {(n.trans_id, s) for s, n in notes.items()} == {("T-1", "approved"), ("T-1", "expired"), ("T-2", "failed")}
+    assert notes["approved"].user_data == "basket-7" and notes["approved"].awaiting_completion
+    assert not notes["failed"].succeeded and notes["failed"].code == "21500053"

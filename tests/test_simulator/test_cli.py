@@ -1,0 +1,159 @@
+"""``axepta demo`` (CliRunner) and ``axepta simulator serve`` (a subprocess with a bounded
+lifetime, stopped by SIGTERM)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from axepta.cli import app
+from axepta.cli.simulator import parse_merchant
+from axepta.client import AxeptaClient
+from axepta.credentials import Credentials
+from axepta.demo import EXPECTED_STEPS, DemoReport, DemoStep, run_demo
+from axepta.simulator import Simulator
+from axepta.simulator._codes import NOTHING_CAPTURED
+from tests.conftest import DEMO_BLOWFISH, DEMO_HMAC, DEMO_MID
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {"AXEPTA_MERCHANT_ID": DEMO_MID, "AXEPTA_BLOWFISH_KEY": DEMO_BLOWFISH, "AXEPTA_HMAC_KEY": DEMO_HMAC}
+NO_ENV = {"AXEPTA_MERCHANT_ID": "", "AXEPTA_BLOWFISH_KEY": "", "AXEPTA_HMAC_KEY": "", "AXEPTA_PROFILE": ""}
+OTHER = ("SHOP2_t", "other-blowfish16", "hmac:with:colons")
+
+
+def test_demo_table_and_exit_0() -> None:
+    res = CliRunner().invoke(app, ["demo"])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    for words in ("paypalorders", "cbPayPal", "URLNotify", "Authorize", "capture", "credit", "reverse",
+                  "paypalreftrans", "AUTHORIZE_REQUEST", "21500067", "Overcapture", "refunded on TID",
+                  f"All {EXPECTED_STEPS} steps behaved as expected"):
+        assert words in out, words
+    assert out.count("✓") == EXPECTED_STEPS
+
+
+def test_demo_json() -> None:
+    res = CliRunner().invoke(app, ["--json", "demo"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["ok"] is True and data["notifications"] == 3 and len(data["steps"]) == EXPECTED_STEPS
+    assert data["steps"][-1]["code"] == "21500067" and all(s["ok"] for s in data["steps"])
+
+
+def test_demo_reports_a_misbehaving_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    from axepta.simulator import engine
+
+    def refuse(self: Simulator, merchant: object, params: object) -> dict[str, str]:
+        raise engine._Refusal(NOTHING_CAPTURED)
+
+    monkeypatch.setattr(Simulator, "_op_credit", refuse)
+    report = run_demo()
+    assert not report.ok and len(report.steps) == 6 and report.error and "21500069" in report.error
+    res = CliRunner().invoke(app, ["demo"])
+    assert res.exit_code == 1
+    assert "demo failed" in res.stderr and "21500069" in res.stderr
+
+
+def test_demo_exit_1_when_a_step_is_not_as_expected(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = DemoReport("M", (DemoStep(1, "t", "capture", None, "OK", "00000000", "wrong", False),), expected_steps=1)
+    monkeypatch.setattr("axepta.cli.demo.run_demo", lambda on_step=None: bad)
+    res = CliRunner().invoke(app, ["demo"])
+    assert res.exit_code == 1 and "steps not as expected: [1]" in res.stderr
+
+
+def test_parse_merchant() -> None:
+    creds = parse_merchant(":".join(OTHER))
+    assert creds.merchant_id == "SHOP2_t" and creds.hmac_key.get_secret_value() == "hmac:with:colons"
+    for bad in ("ONLY_MID", "MID::HMAC", "MID:abc:HMAC"):
+        with pytest.raises(typer.BadParameter) as exc:
+            parse_merchant(bad)
+        assert "abc" not in str(exc.value) and "HMAC" not in str(exc.value).replace("MID:BLOWFISH:HMAC", "")
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run ``axepta simulator serve`` in a subprocess; yield it with its first output line."""
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "axepta", *args], cwd=ROOT, env=full_env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        yield proc, first
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # never hang the suite
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def test_serve_answers_the_real_client_and_stops_on_sigterm(credentials: Credentials) -> None:
+    with serving("simulator", "serve", "--port", "0", "--merchant", ":".join(OTHER), "--time-factor", "0.0001",
+                 env=ENV) as (proc, first):
+        assert first.startswith("Axepta simulator listening on http://127.0.0.1:"), first
+        url = first.rsplit(" ", 1)[1].strip()
+        with AxeptaClient(credentials, base_url=url, browser_base_url=url, timeout=5) as client:
+            created = client.create_paypal_order(
+                trans_id="CLI-1", amount=2500, currency="EUR", order_desc="serve", capture="Manual", tx_type="Auth",
+                url_success=url + "ok", url_failure=url + "ko", url_notify="http://127.0.0.1:9/notify",
+            )
+            assert created.order_id is not None
+            approve = client.paypal_button_params(
+                trans_id="x", amount=100, currency="EUR", order_desc="x",
+                url_success=url + "ok", url_failure=url + "ko", url_notify=url + "n",
+            ).approve_url(created.pay_id or "", created.order_id)
+            with httpx.Client() as browser:
+                landed = browser.get(approve)
+            assert landed.status_code == 302 and landed.headers["Location"].startswith(url + "ok?Len=")
+            assert client.capture(pay_id=created.pay_id or "", trans_id="CLI-1", amount=2500, currency="EUR").status == "OK"
+        other = Credentials(*OTHER)
+        with AxeptaClient(other, base_url=url, timeout=5) as client2:
+            assert client2.credit_without_reference(trans_id="P", amount=100, currency="EUR", payer_id="X").status == "OK"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "merchants: BNP_DEMO_AXEPTA, SHOP2_t" in out and "simulator stopped" in out
+    for secret in (DEMO_BLOWFISH, DEMO_HMAC, OTHER[1], OTHER[2]):
+        assert secret not in out + err + first
+
+
+def test_serve_json_and_merchant_only(credentials: Credentials) -> None:
+    with serving("--json", "simulator", "serve", "--port", "0", "--merchant", ":".join(OTHER), env=NO_ENV) as (proc, first):
+        info = json.loads(first)
+        assert info["merchants"] == ["SHOP2_t"] and info["url"].startswith("http://127.0.0.1:")
+        with httpx.Client() as http:
+            assert "SHOP2_t" in http.get(info["url"]).text
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "stopped" not in out
+
+
+def test_serve_refusals() -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["simulator", "serve", "--port", "0"], env=NO_ENV)
+    assert res.exit_code == 3 and "AXEPTA_MERCHANT_ID" in res.stderr
+    res = runner.invoke(app, ["simulator", "serve", "--merchant", "JUSTONE"], env=NO_ENV)
+    assert res.exit_code == 2
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        res = runner.invoke(app, ["simulator", "serve", "--port", str(port)], env=ENV)
+    assert res.exit_code == 3 and f"cannot listen on 127.0.0.1:{port}" in res.stderr
