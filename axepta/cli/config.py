@@ -9,6 +9,7 @@ A profile looks like::
     hmac_key = "..."
     environment = "test"            # or "production": sending asks for confirmation
     base_url = "https://paymentpage.axepta.bnpparibas/"
+    browser_base_url = "https://epayment.axepta.bnpparibas/"   # optional, see below
     charset = "iso-8859-1"          # optional
     test_merchant_ids = ["SHOP_DEMO"]   # test MIDs that do not end in _t (optional)
     small_amounts_enabled = false   # amounts below 100 minor units (helpdesk approval)
@@ -16,9 +17,13 @@ A profile looks like::
 
 Without ``--profile`` the same settings come from ``AXEPTA_MERCHANT_ID``, ``AXEPTA_BLOWFISH_KEY``,
 ``AXEPTA_HMAC_KEY``, ``AXEPTA_CHARSET``, ``AXEPTA_ENVIRONMENT``, ``AXEPTA_BASE_URL`` (or
-``--base-url``), ``AXEPTA_TEST_MERCHANT_IDS`` (comma-separated), ``AXEPTA_SMALL_AMOUNTS_ENABLED`` and
-``AXEPTA_ALLOW_ENVIRONMENT_MISMATCH``. ``--base-url`` / ``AXEPTA_BASE_URL`` also override a
-profile's ``base_url``.
+``--base-url``), ``AXEPTA_BROWSER_BASE_URL``, ``AXEPTA_TEST_MERCHANT_IDS`` (comma-separated),
+``AXEPTA_SMALL_AMOUNTS_ENABLED`` and ``AXEPTA_ALLOW_ENVIRONMENT_MISMATCH``. ``--base-url`` /
+``AXEPTA_BASE_URL`` also override a profile's ``base_url``.
+
+The browser base URL (``cbPayPal.aspx``, the buyer's callback) is Axepta's
+``https://epayment.axepta.bnpparibas/`` with the default base URL, and the base URL itself
+otherwise (a Computop account, the local simulator), unless set explicitly.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from axepta.fields import is_loopback_host
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_BROWSER_BASE_URL",
     "KNOWN_TEST_MERCHANT_IDS",
     "Settings",
     "check_base_url",
@@ -56,6 +62,9 @@ __all__ = [
 #: The gateway's S2S host (PROTOCOL.md §3.4); the same host serves test and production MIDs.
 DEFAULT_BASE_URL = "https://paymentpage.axepta.bnpparibas/"
 
+#: Where the buyer's browser calls ``cbPayPal.aspx`` with the default base URL (§3.4).
+DEFAULT_BROWSER_BASE_URL = "https://epayment.axepta.bnpparibas/"
+
 #: Merchant IDs that are test accounts although they do not end in ``_t``: the vendor's public
 #: demo merchant, whose keys are published in its sample code (they cannot be a live account).
 KNOWN_TEST_MERCHANT_IDS = frozenset({"BNP_DEMO_AXEPTA"})
@@ -68,7 +77,7 @@ Source = Literal["profile", "environment"]
 _PROFILE_KEYS = frozenset(
     {
         "merchant_id", "blowfish_key", "hmac_key", "charset", "environment", "base_url",
-        "test_merchant_ids", "small_amounts_enabled", "allow_environment_mismatch",
+        "browser_base_url", "test_merchant_ids", "small_amounts_enabled", "allow_environment_mismatch",
     }
 )
 
@@ -136,6 +145,16 @@ class Settings:
     small_amounts_enabled: bool = False
     allow_environment_mismatch: bool = False
     unknown_keys: tuple[str, ...] = ()
+    browser_base_url_setting: str | None = None
+
+    @property
+    def browser_base_url(self) -> str:
+        """The explicit setting, else Axepta's browser host with the default base URL, else the
+        base URL itself (Computop, the local simulator)."""
+        if self.browser_base_url_setting:
+            return self.browser_base_url_setting
+        base = self.base_url if self.base_url.endswith("/") else self.base_url + "/"
+        return DEFAULT_BROWSER_BASE_URL if base == DEFAULT_BASE_URL else self.base_url
 
     @property
     def origin(self) -> str:
@@ -264,6 +283,7 @@ def load_settings(ctx: typer.Context, environ: Mapping[str, str] | None = None) 
                 p.get("allow_environment_mismatch", False), "allow_environment_mismatch"
             ),
             unknown_keys=tuple(sorted(set(p) - _PROFILE_KEYS)),
+            browser_base_url_setting=str(p["browser_base_url"]) if p.get("browser_base_url") else None,
         )
     return Settings(
         source="environment",
@@ -281,6 +301,7 @@ def load_settings(ctx: typer.Context, environ: Mapping[str, str] | None = None) 
         allow_environment_mismatch=_flag(
             env.get("AXEPTA_ALLOW_ENVIRONMENT_MISMATCH", ""), "AXEPTA_ALLOW_ENVIRONMENT_MISMATCH"
         ),
+        browser_base_url_setting=env.get("AXEPTA_BROWSER_BASE_URL") or None,
     )
 
 
@@ -335,6 +356,7 @@ def check_guard(settings: Settings) -> None:
     :func:`check_base_url` (insecure base URLs are refused in production)."""
     check_environment(settings)
     check_base_url(settings.base_url, settings.environment)
+    check_base_url(settings.browser_base_url, settings.environment)
 
 
 def load_credentials(ctx: typer.Context) -> Credentials:

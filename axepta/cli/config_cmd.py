@@ -110,6 +110,7 @@ def show_cmd(ctx: typer.Context) -> None:
         "environment_source": settings.environment_source,
         "base_url": settings.base_url,
         "base_url_source": settings.base_url_source,
+        "browser_base_url": settings.browser_base_url,
         "test_merchant_ids": sorted(settings.test_merchant_ids),
         "small_amounts_enabled": settings.small_amounts_enabled,
         "allow_environment_mismatch": settings.allow_environment_mismatch,
@@ -125,6 +126,7 @@ def show_cmd(ctx: typer.Context) -> None:
         ("charset", settings.charset),
         ("environment", f"{env or '(unknown)'} ({settings.environment_source})"),
         ("base_url", f"{settings.base_url} ({settings.base_url_source})"),
+        ("browser_base_url", settings.browser_base_url),
     ]
     if settings.test_merchant_ids:
         rows.append(("test_merchant_ids", ", ".join(sorted(settings.test_merchant_ids))))
@@ -240,6 +242,7 @@ def _check_environment(settings: Settings) -> CheckResult:
 def _check_base_url(settings: Settings) -> CheckResult:
     try:
         check_base_url(settings.base_url, settings.environment)
+        check_base_url(settings.browser_base_url, settings.environment)
     except ConfigurationError as exc:
         return CheckResult("base_url", "fail", str(exc))
     host = urlsplit(settings.base_url).hostname or ""

@@ -59,7 +59,7 @@ from axepta.models.requests import (
     ReverseRequest,
 )
 from axepta.models.results import PayPalOrderResult, Result
-from axepta.protocol import PreparedRequest
+from axepta.protocol import PreparedRequest, approve_url
 
 __all__ = ["app", "command_line", "make_client", "stdin_is_interactive"]
 
@@ -178,6 +178,7 @@ def make_client(settings: Settings, credentials: Credentials, http: Any) -> Axep
     return AxeptaClient(
         credentials,
         base_url=settings.base_url,
+        browser_base_url=settings.browser_base_url,
         http_client=http,
         small_amounts_enabled=settings.small_amounts_enabled,
     )
@@ -438,11 +439,17 @@ def _confirm(settings: Settings, prepared: PreparedRequest, *, yes: bool) -> Non
         raise NotConfirmed("not confirmed: nothing was sent")
 
 
-def _result_dict(result: Result) -> dict[str, Any]:
+def _result_dict(result: Result, callback_url: str, merchant_id: str) -> dict[str, Any]:
     data = result.model_dump(mode="json", exclude={"raw"})
     data["raw"] = {k: v for k, v in result.raw.items() if k.lower() not in ("mac", "data", "len")}
     if isinstance(result, PayPalOrderResult):
         data["approval_url"] = result.approval_url
+        # The Smart Button's onApprove target (004's script): cbPayPal.aspx?rd=… for this order.
+        data["approve_url"] = (
+            approve_url(callback_url, merchant_id, result.pay_id, result.order_id)
+            if result.pay_id and result.order_id
+            else None
+        )
     return data
 
 
@@ -476,8 +483,8 @@ def _show_dry_run(ctx: typer.Context, settings: Settings, prepared: PreparedRequ
     out.print(_common.table("Form posted", list(shown["form"].items())))
 
 
-def _show_result(ctx: typer.Context, settings: Settings, prepared: PreparedRequest, result: Result, notes: list[str]) -> None:
-    data = _result_dict(result)
+def _show_result(ctx: typer.Context, settings: Settings, prepared: PreparedRequest, result: Result, notes: list[str], callback_url: str) -> None:
+    data = _result_dict(result, callback_url, settings.merchant_id or "")
     if state(ctx).json:
         emit_json(
             {
@@ -539,7 +546,7 @@ def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run:
             )
             _annotate(ctx, interrupted, prepared)
             raise interrupted from None
-    _show_result(ctx, settings, prepared, result, notes)
+    _show_result(ctx, settings, prepared, result, notes, client.core.callback_url)
 
 
 def _annotate(ctx: typer.Context, exc: AxeptaError, prepared: PreparedRequest) -> None:

@@ -319,3 +319,27 @@ def test_online_skipped_when_offline_checks_fail(runner: CliRunner) -> None:
     assert json.loads(res.stdout)["online"] == {"skipped": "skipped: fix the failed checks first"}
     res = runner.invoke(app, ["config", "check", "--online"], env=env(AXEPTA_HMAC_KEY=""))
     assert "skipped" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "browser"),
+    [
+        ({}, "https://epayment.axepta.bnpparibas/"),
+        ({"AXEPTA_BASE_URL": "https://paymentpage.axepta.bnpparibas"}, "https://epayment.axepta.bnpparibas/"),
+        ({"AXEPTA_BASE_URL": "https://www.computop-paygate.com/"}, "https://www.computop-paygate.com/"),
+        ({"AXEPTA_BASE_URL": "http://127.0.0.1:8765/"}, "http://127.0.0.1:8765/"),
+        ({"AXEPTA_BROWSER_BASE_URL": "https://pay.example/"}, "https://pay.example/"),
+    ],
+)
+def test_browser_base_url(runner: CliRunner, overrides: dict[str, str], browser: str) -> None:
+    res = runner.invoke(app, ["--json", "config", "show"], env=env(**overrides))
+    assert json.loads(res.stdout)["browser_base_url"] == browser
+
+
+def test_browser_base_url_is_checked(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(app, ["--json", "config", "check"], env=env(AXEPTA_BROWSER_BASE_URL="http://pay.example/"))
+    assert res.exit_code == 3
+    assert "must use https" in checks_of(res.stdout)["base_url"]["detail"]
+    cfg = write_config(tmp_path, profile(environment='"test"', browser_base_url='"https://www.computop-paygate.com/"'))
+    res = runner.invoke(app, ["--json", "--profile", "shop", "config", "show"], env=cfg)
+    assert json.loads(res.stdout)["browser_base_url"] == "https://www.computop-paygate.com/"

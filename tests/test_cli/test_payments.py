@@ -323,6 +323,7 @@ def test_order_every_option(runner: CliRunner, gateway: Gateway) -> None:
     assert sent["PaymentUnit1"] and sent["RiskEvaluation"]
     data = as_json(res)
     assert data["result"]["order_id"] == "5O190127TN364715T" and data["req_id"] == "ORDER1"
+    assert data["result"]["approve_url"].startswith("https://epayment.axepta.bnpparibas/cbPayPal.aspx?rd=")
     clean(res, gateway, "order")
 
 

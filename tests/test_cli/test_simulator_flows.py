@@ -55,17 +55,24 @@ def assert_no_secrets(res: Result) -> None:
         assert LONG_HEX.search(stream) is None
 
 
-def order(runner: CliRunner, trans_id: str, amount: str, *extra: str) -> dict[str, Any]:
-    out = axepta(runner, "order", "--trans-id", trans_id, "--amount", amount, "--currency", "EUR", "--order-desc", "Books", *SHOP, *extra, "--yes")
+def order(runner: CliRunner, trans_id: str, amount: str, *extra: str, base_url: str = "") -> dict[str, Any]:
+    out = axepta(
+        runner, "order", "--trans-id", trans_id, "--amount", amount, "--currency", "EUR", "--order-desc", "Books",
+        *SHOP, *extra, "--yes", AXEPTA_BASE_URL=base_url,
+    )  # fmt: skip
     assert out["_exit"] == 0, out
     return out
 
 
 def test_sale_refund_and_over_refund(runner: CliRunner, sim: Simulator) -> None:
-    out = order(runner, "SALE-1", "30.00")
+    out = order(runner, "SALE-1", "30.00", base_url="http://127.0.0.1:8765/")
     pay_id = out["result"]["pay_id"]
     assert out["result"]["order_id"] and len(out["req_id"]) == 32
-    assert sim.approve(pay_id).success
+    # the printed cbPayPal URL is what the Smart Button's onApprove opens: it approves the order
+    approve = out["result"]["approve_url"]
+    assert approve.startswith("http://127.0.0.1:8765/cbPayPal.aspx?rd=")
+    with httpx.Client(transport=sim.transport()) as browser:
+        assert browser.get(approve).status_code == 302
     assert sim.payment(pay_id).captured == 3000
     tid = sim.payment(pay_id).captures[0].tid
     out = axepta(runner, "refund", pay_id, "--trans-id", "SALE-1", "--amount", "10", "--currency", "EUR", "--tid", tid, "--yes")
