@@ -128,7 +128,7 @@ def _amount(value: object, fail: Any) -> int:
 def iter_csv_records(lines: Iterable[str], *, source: str | None = None) -> Iterator[BatchRecord]:
     """Records of a CSV whose first row names the columns (wire names). Lazy: one row at a
     time. Blank rows are skipped; ``record.line`` is the CSV line the row starts on."""
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, strict=True)
     try:
         header_row = next(reader)
     except StopIteration:
