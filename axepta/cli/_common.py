@@ -101,7 +101,7 @@ def table(title: str | None, rows: list[tuple[str, Any]]) -> Table:
     such as ``[bank]`` is not taken for rich markup)."""
     t = Table(title=title, show_header=False, title_justify="left")
     t.add_column("field", style="bold")
-    t.add_column("value")
+    t.add_column("value", overflow="fold")  # long values (URLs) fold, never cut
     for key, value in rows:
         t.add_row(Text(key), Text("" if value is None else str(value)))
     return t

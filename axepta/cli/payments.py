@@ -18,6 +18,7 @@ clear fields, ``MAC`` and ``Data`` redacted, nothing sent) or asks for confirmat
 from __future__ import annotations
 
 import json
+import logging
 import shlex
 import sys
 import warnings
@@ -379,6 +380,20 @@ def command_line(ctx: typer.Context, *, req_id: str) -> str:
 
 
 @contextmanager
+def _quiet_library_log() -> Iterator[None]:
+    """The client logs one line per call (logger ``axepta``); without logging configured, Python
+    would print its warnings to stderr next to the CLI's own report of the same error. A
+    NullHandler keeps that line out while the command runs; configured handlers still get it."""
+    logger = logging.getLogger("axepta")
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+@contextmanager
 def _collect_warnings() -> Iterator[list[str]]:
     """Library warnings (a currency outside PayPal's list …) become lines for people."""
     with warnings.catch_warnings(record=True) as caught:
@@ -501,11 +516,18 @@ def _show_result(ctx: typer.Context, settings: Settings, prepared: PreparedReque
         )
         return
     rows: list[tuple[str, Any]] = [("amount", _money_text(prepared.request))]
-    skip = {"operation", "mid", "raw", "req_id"}
+    urls = {"approval_url", "approve_url", "paypal_url", "redirect_url"}
+    skip = {"operation", "mid", "raw", "req_id"} | urls
     rows += [(name, value) for name, value in data.items() if name not in skip and value not in (None, "", [], {})]
     rows.append(("req_id", prepared.req_id or "(none: this operation has no ReqId)"))
     title = f"{LABELS.get(prepared.operation, prepared.operation)}: {result.status or 'OK'}"
-    stdout().print(_common.table(title, rows))
+    out = stdout()
+    out.print(_common.table(title, rows))
+    # URLs on lines of their own, whole, so they can be copied
+    if data.get("approval_url"):
+        out.print(Text(f"send the buyer to: {data['approval_url']}"), soft_wrap=True)
+    if data.get("approve_url"):
+        out.print(Text(f"Smart Button onApprove (cbPayPal) URL: {data['approve_url']}"), soft_wrap=True)
 
 
 def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run: bool) -> None:
@@ -514,7 +536,7 @@ def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run:
     settings = load_settings(ctx)
     credentials = settings.credentials()
     check_guard(settings)
-    with _common.make_http_client() as http, make_client(settings, credentials, http) as client:
+    with _quiet_library_log(), _common.make_http_client() as http, make_client(settings, credentials, http) as client:
         with _collect_warnings() as notes:
             prepared = client.prepare(request)
         err = stderr()

@@ -647,3 +647,33 @@ def test_interrupt_while_sending_is_outcome_unknown(runner: CliRunner, gateway: 
     error = as_json(res)["error"]
     assert "interrupted while waiting for the gateway; the outcome is unknown" in error["message"]
     assert error["retry_command"].endswith("--yes --req-id CTRLC1")
+
+
+def test_configured_logging_still_receives_the_client_line(runner: CliRunner, gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="axepta"):
+        res = invoke(runner, [*COMMANDS["capture"], "--yes"])
+    assert res.exit_code == 0
+    assert any("axepta call operation=capture" in r.getMessage() for r in caplog.records)
+
+
+def test_unconfigured_logging_does_not_repeat_the_error(runner: CliRunner, gateway: Gateway, creds: Credentials, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without logging configured, Python prints warnings through ``logging.lastResort``; the
+    CLI keeps the client's line out of it (its own report says the same)."""
+    import io
+    import logging
+
+    from axepta.client import AxeptaClient
+
+    sink = io.StringIO()
+    monkeypatch.setattr(logging.root, "handlers", [])
+    monkeypatch.setattr(logging, "lastResort", logging.StreamHandler(sink))
+    gateway.replies["capture"] = lambda request: httpx.Response(
+        200, text=encrypted_reply(creds, {"mid": DEMO_MID, "PayID": PAY_ID, "TransID": "TX-1", "Status": "FAILED", "Code": "21500061"})
+    )
+    res = invoke(runner, [*COMMANDS["capture"], "--yes"])
+    assert res.exit_code == 1
+    assert sink.getvalue() == ""
+    # control: the same call outside the CLI does reach lastResort
+    with AxeptaClient(creds) as client, pytest.raises(Exception, match="21500061"):
+        client.capture(pay_id=PAY_ID, trans_id="TX-1", amount=1234, currency="EUR")
+    assert "axepta call operation=capture" in sink.getvalue()
