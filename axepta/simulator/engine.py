@@ -529,7 +529,7 @@ class Simulator:
                 "ExternalServices/paypalorders.aspx", "paypalComplete.aspx", "Authorize.aspx", "capture.aspx",
                 "credit.aspx", "creditex.aspx", "reverse.aspx", "paypalreftrans.aspx",
             )),
-            "  GET  /cbPayPal.aspx?rd=<base64(MerchantId=…&PayId=…&OrderId=…)>[&ua=cancel&token=…]",
+            "  GET  /cbPayPal.aspx?rd=<base64(MerchantId=...&PayId=...&OrderId=...)>[&ua=cancel&token=...]",
             "  GET  /checkoutnow?token=<orderid>[&ua=cancel]  (PayPal's approval page, redirect mode)",
             "  GET  /agreements/approve?ba_token=<token>[&ua=cancel]  (billing agreement approval)",
             f"Merchants: {', '.join(self.merchant_ids) or 'none'}",
@@ -923,11 +923,11 @@ class Simulator:
     # -- the buyer's side -------------------------------------------------------------------
 
     def _callback(self, clear: Params, decline: str | None) -> SimResponse:
-        rd = (clear.get("rd") or "").strip().replace(" ", "+")
+        rd = (clear.get("rd") or "").replace(" ", "+").strip()
         try:
             decoded = base64.b64decode(rd + "=" * (-len(rd) % 4), validate=True).decode("ascii")
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            return _html_page(400, "Bad request", "rd is not base64 of MerchantId=…&PayId=…&OrderId=…")
+            return _html_page(400, "Bad request", "rd is not base64 of MerchantId=...&PayId=...&OrderId=...")
         fields = parse_params(decoded)
         mid, pay_id, order_id = fields.get("MerchantId"), fields.get("PayId"), fields.get("OrderId")
         if not (mid and pay_id and order_id):

@@ -313,3 +313,46 @@ def test_notifications_through_decode_notification(client: AxeptaClient, sim: Si
     assert {(n.trans_id, s) for s, n in notes.items()} == {("T-1", "approved"), ("T-1", "expired"), ("T-2", "failed")}
     assert notes["approved"].user_data == "basket-7" and notes["approved"].awaiting_completion
     assert not notes["failed"].succeeded and notes["failed"].code == "21500053"
+
+
+def test_parallel_captures_never_exceed_the_authorisation(sim: Simulator, credentials: Credentials) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with httpx.Client(transport=sim.transport()) as http, AxeptaClient(credentials, http_client=http) as client:
+        created = order(client, capture="Manual", tx_type="Auth")
+        sim.approve(created.pay_id)
+
+        def capture(n: int) -> str:
+            try:
+                return client.capture(pay_id=created.pay_id, trans_id="T-1", amount=2000, currency="EUR").code or ""
+            except GatewayError as exc:
+                return exc.code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(capture, range(12)))
+    assert results.count("00000000") == 5 and results.count("21500072") == 7
+    view = sim.payment(created.pay_id)
+    assert view.captured == 10000 and view.state == "closed" and len({c.tid for c in view.captures}) == 5
+
+
+async def test_async_client_over_loopback(credentials: Credentials, shop: Shop) -> None:
+    from axepta.simulator import running_simulator
+
+    with running_simulator(credentials, time_factor=1e-7, notify_transport=shop.transport()) as server:
+        assert server.simulator.paypal_base_url == server.url
+        async with AsyncAxeptaClient(credentials, base_url=server.url, browser_base_url=server.url, timeout=5) as client:
+            created = await client.create_paypal_order(
+                trans_id="L-1", amount=4200, currency="EUR", order_desc="loopback", tx_type="BAID", ref_nr="R-1", **URLS
+            )
+            assert created.paypal_url and created.paypal_url.startswith(server.url + "agreements/approve?ba_token=")
+            async with httpx.AsyncClient() as browser:
+                back = await browser.get(created.paypal_url)
+            assert back.status_code == 302
+            assert server.simulator.wait_for_notifications(5)
+            agreement = server.simulator.payment(created.pay_id).billing_agreement_id
+            assert agreement
+            charge = await client.reference_transaction(
+                billing_agreement_id=agreement, trans_id="L-2", amount=1000, currency="EUR"
+            )
+            assert charge.status == "OK"
+    assert server.simulator.deliveries[0].state == "delivered"

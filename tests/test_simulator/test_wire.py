@@ -356,3 +356,14 @@ def test_simulator_argument_checks(credentials: Credentials) -> None:
         sim.add_merchant(credentials)
         assert sim.merchant_ids == [credentials.merchant_id]
         assert "BNP_DEMO_AXEPTA" in repr(sim) and "Tc5" not in repr(sim)
+
+
+def test_cbpaypal_tolerates_plus_decoded_as_space(http: httpx.Client, sim: Simulator, credentials: Credentials) -> None:
+    order = create(http, credentials)
+    base = f"MerchantId={credentials.merchant_id}&PayId={order['PayID']}&OrderId={order['orderid']}"
+    # extra fields are ignored; pick one that puts a '+' into the base64 text
+    encoded = next(
+        e for e in (base64.b64encode(f"{base}&x={'>' * n}".encode()).decode() for n in range(1, 30)) if "+" in e[:-4] and "+" in e[-4:]
+    )
+    response = http.get(f"cbPayPal.aspx?rd={encoded}")  # a literal '+' reads as a space in a query
+    assert response.status_code == 302 and sim.payment(order["PayID"]).state == "closed"
