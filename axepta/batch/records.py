@@ -142,6 +142,8 @@ class BatchOptions:
             codecs.lookup(self.charset)
         except LookupError:
             raise ConfigurationError(f"batch charset {self.charset!r} is not a known encoding") from None
+        if "HEAD,0-9\r\n".encode(self.charset) != b"HEAD,0-9\r\n":
+            raise ConfigurationError(f"batch charset {self.charset!r} is not ASCII-compatible")
         if self.newline not in ("\r\n", "\n"):
             raise ConfigurationError("batch newline must be '\\r\\n' or '\\n'")
         if not 1 <= self.reftrans_order_desc_max <= 127:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import os
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from itertools import repeat
+from operator import attrgetter, is_not
 from types import TracebackType
 from typing import IO, Any
 
@@ -42,11 +45,35 @@ __all__ = ["BatchWriter", "write_batch"]
 Target = str | os.PathLike[str] | IO[bytes]
 
 _is_normalized = unicodedata.is_normalized
+#: Lines encoded and written together.
+_FLUSH_LINES = 512
+
+
+def _tuple_getter(attrs: Sequence[str]) -> Callable[[object], tuple[Any, ...]]:
+    """``attrgetter`` that always returns a tuple (even for zero or one attribute)."""
+    if not attrs:
+        return lambda record: ()
+    if len(attrs) == 1:
+        name = attrs[0]
+        return lambda record: (getattr(record, name),)
+    return attrgetter(*attrs)
+
+
+class _Tail:
+    """One column list the writer may use, with a getter of its values in column order."""
+
+    def __init__(self, columns: tuple[Column, ...]) -> None:
+        self.columns = columns
+        # Forced-empty columns (REFTRANS request results) read attributes that the forbidden
+        # check has already proven to be None.
+        self.values = _tuple_getter([c.attr for c in columns])
+        self.amount_index = next(i for i, c in enumerate(columns) if c.kind == "amount")
+        self.commas = len(columns) + 1  # PAYPAL,<Action>,<columns>
 
 
 class _Plan:
-    """How records of one class are written in one writer: the layout, the column lists the
-    writer may use, and the attributes that must stay ``None``."""
+    """How records of one class are written in one writer: the column lists the writer may use
+    (chosen by which optional fields a record has) and the attributes that must stay ``None``."""
 
     def __init__(self, layout: Layout, kind: Kind) -> None:
         self.layout = layout
@@ -58,28 +85,30 @@ class _Plan:
             tails = [tails[-1]]  # 1.4 Capture: always CompleteType and TID (§8.3)
         if layout.action == RefTrans.ACTION and not version.returns_code:
             tails = [tails[0]]  # x.0: no Code column (the reader tolerates one)
-        self.tails = tails
-        self.head = layout.lead + layout.core
-        self.optional_attrs = tuple(dict.fromkeys(c.attr for t in tails for c in t if c.kind != "empty"))
-        written = {c.attr for c in self.head if c.kind != "empty"} | set(self.optional_attrs)
-        if kind == "response" and layout.raw_extras:
-            written.add("extra")
+        head = layout.lead + layout.core
+        optional = tuple(dict.fromkeys(c.attr for t in tails for c in t if c.kind != "empty"))
+        written = {c.attr for c in head if c.kind != "empty"} | set(optional)
+        self.extra_allowed = kind == "response" and layout.raw_extras
         names = [
             n
-            for n in ("sub_mid", "ref_nr", "tid", "complete_type", "pay_id", "status", "code", "code_ext", "extra")
-            if hasattr(layout.cls, n)
+            for n in ("sub_mid", "ref_nr", "tid", "complete_type", "pay_id", "status", "code", "code_ext")
+            if hasattr(layout.cls, n) and n not in written
         ]
-        self.forbidden = tuple(n for n in names if n not in written)
+        self.forbidden = tuple(names)
+        self.forbidden_values = _tuple_getter(names)
+        # Which optional fields are set -> the shortest column list that has them all.
+        self.optional_values = _tuple_getter(optional)
+        self.by_presence: dict[tuple[bool, ...], _Tail] = {}
+        for present in itertools.product((False, True), repeat=len(optional)):
+            need = {a for a, p in zip(optional, present, strict=True) if p}
+            tail = next((t for t in tails if need <= {c.attr for c in t}), tails[-1])
+            self.by_presence[present] = _Tail(head + tail)
+        self.single = self.by_presence[(False,) * len(optional)] if len(self.by_presence) == 1 else None
 
-    def columns(self, record: BatchRecord) -> tuple[Column, ...]:
-        tails = self.tails
-        if len(tails) == 1:
-            return self.head + tails[0]
-        present = {a for a in self.optional_attrs if getattr(record, a) is not None}
-        for tail in tails:
-            if present <= {c.attr for c in tail}:
-                return self.head + tail
-        return self.head + tails[-1]
+    def tail(self, record: BatchRecord) -> _Tail:
+        if self.single is not None:
+            return self.single
+        return self.by_presence[tuple(map(is_not, self.optional_values(record), repeat(None)))]
 
 
 class BatchWriter:
@@ -152,6 +181,7 @@ class BatchWriter:
             self._stream = target
             self._owned = False
         self._closed = False
+        self._buffer: list[str] = []
         self._emit(f"HEAD,{self.merchant_id},{self.date.strftime(self.options.date_format)},{self.version}")
 
     # context manager ----------------------------------------------------------------------
@@ -170,7 +200,8 @@ class BatchWriter:
     # writing --------------------------------------------------------------------------------
 
     def _emit(self, text: str) -> None:
-        self._stream.write((text + self._newline).encode(self._charset))
+        self._buffer.append(text)
+        self._flush()
         self.line += 1
 
     def write(self, record: BatchRecord) -> None:
@@ -181,12 +212,15 @@ class BatchWriter:
         if plan is None:
             raise TypeError(f"not a batch record: {type(record).__name__}")
         line_no = self.line + 1
-        for name in plan.forbidden:
-            value = getattr(record, name)
-            if value is not None and value != ():
-                raise self._misplaced(plan, record, name, line_no)
-        columns = plan.columns(record)
-        amount = record.amount
+        forbidden = plan.forbidden_values(record)
+        if forbidden.count(None) != len(forbidden):
+            name = next(n for n, v in zip(plan.forbidden, forbidden, strict=True) if v is not None)
+            raise self._misplaced(plan, name, line_no)
+        if record.extra and not plan.extra_allowed:
+            raise self._misplaced(plan, "extra", line_no)
+        tail = plan.tail(record)
+        values = list(tail.values(record))
+        amount = values[tail.amount_index]
         text: str | None = None
         if (
             type(amount) is int
@@ -194,28 +228,41 @@ class BatchWriter:
             and record.currency in self._currencies
             and not record.extra
         ):
+            values[tail.amount_index] = str(amount)
+            if None in values:
+                values = ["" if v is None else v for v in values]
             try:
-                values = [_text(getattr(record, c.attr)) if c.kind != "empty" else "" for c in columns]
-                candidate = plan.prefix + ",".join(values)
+                candidate = plan.prefix + ",".join(values)  # TypeError: a value is not text
             except TypeError:
                 candidate = None
             if (
                 candidate is not None
-                and candidate.count(",") == len(columns) + 1
+                and candidate.count(",") == tail.commas
                 and plan.fullmatch(candidate, len(plan.prefix)) is not None
                 and (candidate.isascii() or _is_normalized("NFC", candidate))
             ):
                 text = candidate
+                if not candidate.isascii():
+                    try:
+                        candidate.encode(self._charset)
+                    except UnicodeEncodeError:
+                        text = None  # the slow path names the field
         if text is None:
-            text = self._slow(plan, record, columns, line_no)
-        try:
-            data = (text + self._newline).encode(self._charset)
-        except UnicodeEncodeError:
-            data = (self._slow(plan, record, columns, line_no) + self._newline).encode(self._charset)
-        self._stream.write(data)
+            text = self._slow(plan, record, tail.columns, line_no)
+        buffer = self._buffer
+        buffer.append(text)
+        if len(buffer) >= _FLUSH_LINES:
+            self._flush()
         self.line = line_no
         self.count += 1
         self.amount_total += amount
+
+    def _flush(self) -> None:
+        """Encode and write the buffered lines (a bounded number: memory stays flat)."""
+        if self._buffer:
+            nl = self._newline
+            self._stream.write((nl.join(self._buffer) + nl).encode(self._charset))
+            self._buffer.clear()
 
     def write_all(self, records: Iterable[BatchRecord]) -> None:
         """Write every record of ``records`` (any iterable, consumed lazily)."""
@@ -262,7 +309,7 @@ class BatchWriter:
             values[n_lead:n_lead] = extras
         return plan.prefix + ",".join(values)
 
-    def _misplaced(self, plan: _Plan, record: BatchRecord, name: str, line_no: int) -> BatchError:
+    def _misplaced(self, plan: _Plan, name: str, line_no: int) -> BatchError:
         layout = plan.layout
         version = layout.version
         wire = {
@@ -321,21 +368,12 @@ class BatchWriter:
         if self._closed:
             return
         self._closed = True
+        self._buffer.clear()
         if self._owned:
             self._stream.close()
             if self._path is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(self._path)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if type(value) is str:
-        return value
-    if type(value) is int:
-        return str(value)
-    raise TypeError(type(value).__name__)
 
 
 def _check_extra(value: object, line_no: int, charset: str) -> str:

@@ -213,7 +213,7 @@ def test_unknown_version() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"charset": "no-such-charset"}, {"newline": "\r"}, {"reftrans_order_desc_max": 0}, {"date_format": "YYYYMMDD"}, {"date_format": "%Y,%m"}],
+    [{"charset": "no-such-charset"}, {"charset": "utf-16"}, {"newline": "\r"}, {"reftrans_order_desc_max": 0}, {"date_format": "YYYYMMDD"}, {"date_format": "%Y,%m"}],
 )
 def test_bad_options(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
@@ -276,3 +276,18 @@ def test_slow_path_caches_currencies_then_fast_path() -> None:
     assert err.line == 4 and err.field == "PayID"
     err = write_error(CAP, dataclasses.replace(CAP, trans_id="A,B"))
     assert err.line == 3 and err.field == "TransID"
+    err = write_error(CAP, dataclasses.replace(CAP, trans_id="Ω-1"))
+    assert err.line == 3 and err.field == "TransID" and "cannot be encoded" in str(err)
+    err = write_error(CAP, dataclasses.replace(CAP, trans_id=None))
+    assert err.line == 3 and err.field == "TransID" and "missing" in str(err)
+
+
+def test_many_records_are_flushed_in_chunks() -> None:
+    buf = io.BytesIO()
+    with BatchWriter(buf, merchant_id="BNP_DEMO", date=DATE) as w:
+        for i in range(1200):
+            w.write(dataclasses.replace(CAP, trans_id=f"CAP-{i}"))
+            if i == 1100:
+                assert buf.getvalue().count(b"\r\n") == 1 + 1024  # HEAD + two chunks of 512
+    batch = load_batch(io.BytesIO(buf.getvalue()))
+    assert len(batch.records) == 1200 and batch.records[-1].trans_id == "CAP-1199"  # type: ignore[union-attr]
