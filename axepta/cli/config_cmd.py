@@ -419,7 +419,7 @@ def check_cmd(
                 rows.append(("http status", result.http_status))
             if result.code:
                 rows += [("code", result.code), ("explanation", result.explanation)]
-                advice = explain(result.code).advice
+                advice = explain(result.code).advice if result.verdict != "ok" else None
                 if advice:
                     rows.append(("advice", advice))
             if result.elapsed_ms is not None:
