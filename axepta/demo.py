@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,6 +41,8 @@ _URLS: dict[str, Any] = {
     "url_success": _SHOP + "success", "url_failure": _SHOP + "failure", "url_notify": _SHOP + "notify",
 }
 _CURRENCY = "EUR"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,13 @@ class _Shop:
             return found
 
 
+def _need(value: T | None, what: str) -> T:
+    """``value``, or a :class:`RuntimeError` saying ``what`` is missing (the demo then stops)."""
+    if value is None or value == "":
+        raise RuntimeError(f"the platform's answer carries no {what}")
+    return value
+
+
 def _money(minor: int) -> str:
     return f"{from_minor_units(minor, _CURRENCY)} {_CURRENCY}"
 
@@ -157,14 +166,13 @@ class _Journey:
         result = self.client.create_paypal_order(
             trans_id=trans_id, amount=amount, currency=_CURRENCY, order_desc=desc, **_URLS, **kw
         )
-        if not result.pay_id:
-            raise RuntimeError("the order reply carries no PayID")
+        pay_id = _need(result.pay_id, "PayID")
         approve = None
         if result.order_id:
             approve = self.client.paypal_button_params(
                 trans_id=trans_id, amount=amount, currency=_CURRENCY, order_desc=desc, **_URLS, **kw
-            ).approve_url(result.pay_id, result.order_id)
-        return result.pay_id, result, approve
+            ).approve_url(pay_id, result.order_id)
+        return pay_id, result, approve
 
     def run(self) -> None:
         c, sim, cur = self.client, self.sim, _CURRENCY
@@ -173,8 +181,7 @@ class _Journey:
         pay_id, order, approve = self.order("DEMO-1001", 12000, "Demo order", capture="Manual", tx_type="Order")
         self.step("Create PayPal order (Manual, TxType=Order)", "paypalorders", pay_id, None, None,
                   f"order of {_money(12000)} created, PayPal order {order.order_id}", approve is not None)
-        assert approve is not None
-        landed = self.browser(approve)
+        landed = self.browser(_need(approve, "orderid"))
         self.step("Buyer approves (cbPayPal.aspx → URLSuccess)", "cbPayPal", landed.pay_id, landed.status,
                   landed.code, "approved by the buyer, waiting for Authorize", landed.awaiting_completion)
         note = self.shop.wait_for(pay_id, "AUTHORIZE_REQUEST")
@@ -201,8 +208,7 @@ class _Journey:
 
         # 8-9: a second order, authorised at approval, then reversed
         other_id, _, other_approve = self.order("DEMO-1002", 3000, "Second order", capture="Manual", tx_type="Auth")
-        assert other_approve is not None
-        landed = self.browser(other_approve)
+        landed = self.browser(_need(other_approve, "orderid"))
         self.step("Second order (Manual, TxType=Auth), approved", "paypalorders", landed.pay_id, landed.status,
                   landed.code, f"{_money(3000)} authorised at approval",
                   landed.succeeded and sim.payment(other_id).state == "authorized")
@@ -212,17 +218,13 @@ class _Journey:
 
         # 10-11: billing agreement, then a charge without the buyer
         ba_pay_id, baid, _ = self.order("DEMO-BA-1", 100, "Subscription", tx_type="BAID", ref_nr="BA-2024-0001")
-        if baid.paypal_url is None:
-            raise RuntimeError("the BAID reply carries no approval URL")
-        self.browser(baid.paypal_url)
+        self.browser(_need(baid.paypal_url, "paypalurl"))
         ba_note = self.shop.wait_for(ba_pay_id, "OK")
         agreement = ba_note.billing_agreement_id
         self.step("Billing agreement (TxType=BAID), approved", "paypalorders", ba_pay_id, ba_note.status,
                   ba_note.code, f"agreement {agreement} received by notification", bool(agreement))
-        if agreement is None:
-            raise RuntimeError("the notification carries no BillingAgreementID")
         charge = c.reference_transaction(
-            billing_agreement_id=agreement, trans_id="DEMO-SUB-1", amount=990, currency=cur, order_desc="Month 1"
+            billing_agreement_id=_need(agreement, "BillingAgreementID"), trans_id="DEMO-SUB-1", amount=990, currency=cur, order_desc="Month 1"
         )
         self.step("Reference transaction on the agreement", "paypalreftrans", charge.pay_id, charge.status,
                   charge.code, f"{_money(990)} charged without the buyer",
@@ -265,7 +267,7 @@ def run_demo(*, on_step: Callable[[DemoStep], None] | None = None, time_factor: 
         error: str | None = None
         try:
             journey.run()
-        except (AxeptaError, TimeoutError, RuntimeError, AssertionError) as exc:
+        except (AxeptaError, TimeoutError, RuntimeError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         sim.wait_for_notifications(5)
         return DemoReport(

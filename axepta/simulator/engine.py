@@ -114,10 +114,6 @@ class SimResponse:
     headers: Mapping[str, str]
     body: bytes = field(repr=False)
 
-    @property
-    def text(self) -> str:
-        return self.body.decode("iso-8859-1")
-
 
 @dataclass(frozen=True, slots=True)
 class ApprovalRedirect:
@@ -287,12 +283,10 @@ def _form(query: bytes | str, body: bytes) -> Params:
 
 
 def _caseless(value: str | None, choices: Iterable[str]) -> str | None:
-    if value is None or value == "":
+    """The canonical spelling of an enum value (validated before: it is one of ``choices``)."""
+    if not value:
         return None
-    for choice in choices:
-        if choice.lower() == value.lower():
-            return choice
-    return value
+    return next((c for c in choices if c.lower() == value.lower()), value)
 
 
 class Simulator:
@@ -507,10 +501,7 @@ class Simulator:
             return _response(413, "request body too large")
         if method.upper() not in ("GET", "POST", "HEAD"):
             return _response(405, "method not allowed")
-        try:
-            clear = _form(query, body)
-        except (UnicodeDecodeError, ValueError):
-            return _response(400, "malformed query or form body")
+        clear = _form(query, body)  # ISO-8859-1 decodes any byte; parse_qsl never raises here
         if endpoint in ("", "index.html"):
             return self._index()
         if endpoint == "cbpaypal":
@@ -958,8 +949,8 @@ class Simulator:
     def _approve(self, p: _Payment, *, cancel: bool, decline: str | None = None) -> ApprovalRedirect:
         if p.browser is not None:
             return p.browser  # a second click: same answer, nothing done twice
-        if p.state != "created":
-            raise KeyError(f"payment {p.pay_id} is {p.state}")
+        # every way out of "created" goes through here and sets p.browser
+        assert p.state == "created", p.state
         p.generation += 1
         extra: dict[str, str] = {}
         if cancel or decline:

@@ -61,13 +61,6 @@ class FaultPlan:
     drop_after_acting: bool = True
     decline: str | None = None
 
-    @property
-    def acts(self) -> bool:
-        """Whether the platform handles the request at all."""
-        if self.http_error is not None and not self.error_after_acting:
-            return False
-        return not (self.drop is not None and not self.drop_after_acting)
-
 
 _NO_FAULT = FaultPlan()
 

@@ -80,10 +80,8 @@ class Scheduler:
                 now = self._clock()
                 if self._heap and self._heap[0][0] <= now:
                     _, _, fn = heapq.heappop(self._heap)
-                    try:
-                        self._pool.submit(fn)
-                    except RuntimeError:  # pool shut down while closing
-                        return
+                    # close() joins this thread before it shuts the pool down
+                    self._pool.submit(fn)
                     continue
                 wait = min(self._heap[0][0] - now, 1.0) if self._heap else 1.0
                 self._cond.wait(timeout=wait)

@@ -88,7 +88,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.debug("%s %s -> %s", self.command, self.path.partition("?")[0], code)
+        # a malformed request line is answered before command and path exist
+        path = getattr(self, "path", "").partition("?")[0]
+        logger.debug("%s %s -> %s", getattr(self, "command", None) or "-", path or "-", code)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("http: " + format, *args)

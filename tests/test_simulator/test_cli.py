@@ -157,3 +157,40 @@ def test_serve_refusals() -> None:
         port = taken.getsockname()[1]
         res = runner.invoke(app, ["simulator", "serve", "--port", str(port)], env=ENV)
     assert res.exit_code == 3 and f"cannot listen on 127.0.0.1:{port}" in res.stderr
+
+
+def test_demo_shop_rejects_and_times_out() -> None:
+    from axepta.demo import _Shop
+
+    shop = _Shop(Credentials(DEMO_MID, DEMO_BLOWFISH, DEMO_HMAC))
+    response = shop.handle(httpx.Request("POST", "https://shop.example/n", content=b"Len=8&Data=00"))
+    assert response.status_code == 400 and shop.rejected == ["decrypt"]
+    with pytest.raises(TimeoutError, match="no OK notification"):
+        shop.wait_for("a" * 32, "OK", timeout=0.01)
+
+
+def test_demo_need_and_browser_errors(credentials: Credentials) -> None:
+    from axepta.demo import _Journey, _need, _Shop
+
+    assert _need("x", "PayID") == "x"
+    with pytest.raises(RuntimeError, match="carries no PayID"):
+        _need(None, "PayID")
+    with Simulator(credentials) as sim, httpx.Client(transport=sim.transport()) as http, AxeptaClient(
+        credentials, http_client=http
+    ) as client:
+        journey = _Journey(credentials, client, sim, _Shop(credentials), None)
+        with pytest.raises(RuntimeError, match="HTTP 404"):
+            journey.browser("https://gw.example/nothing.aspx")
+
+
+def test_demo_catches_a_platform_that_accepts_an_overcapture(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Simulator._op_capture
+
+    def lenient(self: Simulator, merchant: object, params: object) -> dict[str, str]:
+        self._payments[params["PayID"]].authorized = 10**9  # type: ignore[index]
+        return original(self, merchant, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Simulator, "_op_capture", lenient)
+    report = run_demo()
+    assert not report.ok and report.error is None and len(report.steps) == EXPECTED_STEPS
+    assert [s.number for s in report.steps if not s.ok] == [EXPECTED_STEPS]

@@ -177,3 +177,32 @@ def test_server_binds_loopback_only(sim: Simulator) -> None:
         assert sim.paypal_base_url == server.url
         with pytest.raises(OSError):
             SimulatorServer(sim, port=server.port)
+
+
+def test_one_http_error_per_request_the_second_rule_waits(sim: Simulator) -> None:
+    sim.faults.server_error(502, count=1)
+    sim.faults.server_error(504, count=1)
+    with httpx.Client(transport=sim.transport()) as http:
+        assert http.get("https://gw.example/").status_code == 502
+        assert http.get("https://gw.example/").status_code == 504
+        assert http.get("https://gw.example/").status_code == 200
+
+
+def test_loopback_server_latency_and_malformed_requests(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    sim.faults.latency(0.03, count=1)
+    with SimulatorServer(sim) as server, httpx.Client(base_url=server.url) as http:
+        started = time.perf_counter()
+        assert http.get("/").status_code == 200
+        assert time.perf_counter() - started >= 0.03
+        with socket.create_connection((server.host, server.port), timeout=5) as raw:
+            raw.sendall(b"POST /capture.aspx HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+            assert raw.recv(100).startswith(b"HTTP/1.1 413")
+        with caplog.at_level(logging.DEBUG, logger="axepta.simulator"), socket.create_connection(
+            (server.host, server.port), timeout=5
+        ) as raw:
+            raw.sendall(b"NONSENSE\r\n\r\n")
+            assert b"Error code: 400" in raw.recv(300)
+    assert any("http:" in r.getMessage() for r in caplog.records)
+    assert sim.stats()["faults:latency"] == 1

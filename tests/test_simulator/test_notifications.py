@@ -181,3 +181,13 @@ def test_notifier_direct_submit_refuses_insecure_url() -> None:
     finally:
         scheduler.close()
         notifier.close()
+
+
+def test_submit_after_close_is_ignored() -> None:
+    scheduler = Scheduler()
+    posts: list[httpx.Request] = []
+    notifier = Notifier(scheduler, transport=httpx.MockTransport(lambda r: posts.append(r) or httpx.Response(200)))
+    scheduler.close()
+    notifier.close()
+    notifier.submit(merchant_id="M", pay_id="P", status="OK", code="0", url="https://x.example/n", body=b"")
+    assert notifier.deliveries == [] and posts == []

@@ -367,3 +367,58 @@ def test_cbpaypal_tolerates_plus_decoded_as_space(http: httpx.Client, sim: Simul
     )
     response = http.get(f"cbPayPal.aspx?rd={encoded}")  # a literal '+' reads as a space in a query
     assert response.status_code == 302 and sim.payment(order["PayID"]).state == "closed"
+
+
+def test_inner_merchant_missing(http: httpx.Client, credentials: Credentials) -> None:
+    enc = credentials.codec.encrypt("TransID=T&Amount=100&Currency=EUR")
+    form = {"MerchantID": credentials.merchant_id, "Len": str(enc.length), "Data": enc.data}
+    assert parse_params(http.post(ORDERS, data=form).text)["Code"] == "20100003"
+
+
+def test_paypal_complete_refusals(http: httpx.Client, sim: Simulator, credentials: Credentials) -> None:
+    order = create(http, credentials, PayPalMethod="shortcut")
+    sim.approve(order["PayID"])
+    base = {"PayID": order["PayID"], "TransID": "T-1", "Amount": "10000", "Currency": "EUR"}
+    # without Response=encrypt a refusal is plain too; address fields need FirstName
+    reply = parse_params(http.post("paypalComplete.aspx", data=envelope(credentials, {**base, "AddrCity": "Lyon"})).text)
+    assert reply["Code"] == "20100037" and "Data" not in reply
+    params, _ = s2s(credentials, http.post(
+        "paypalComplete.aspx", data=envelope(credentials, {**base, "Response": "encrypt", "Currency": "USD"})
+    ))
+    assert params["Code"] == "20120006"
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"), [({}, "20100980"), ({"PayerID": "P1", "Payer": "a@example.com"}, "20120980")]
+)
+def test_credit_ex_recipient_rules(http: httpx.Client, credentials: Credentials, extra: dict[str, str], code: str) -> None:
+    fields = {"TransID": "X-1", "Amount": "500", "Currency": "EUR", **extra}
+    params, _ = s2s(credentials, http.post("creditex.aspx", data=envelope(credentials, fields, pay_id=False)))
+    assert params["Code"] == code and len(params["PayID"]) == 32
+
+
+@pytest.mark.parametrize(("agreement", "code"), [("B-" + "1" * 18, "20140986"), ("B_123", "20110986")])
+def test_billing_agreement_id_format(http: httpx.Client, credentials: Credentials, agreement: str, code: str) -> None:
+    fields = {"TransID": "R-1", "Amount": "500", "Currency": "EUR", "BillingAgreementID": agreement}
+    params, _ = s2s(credentials, http.post("paypalreftrans.aspx", data=envelope(credentials, fields, pay_id=False)))
+    assert params["Code"] == code
+
+
+def test_agreements_are_bounded(credentials: Credentials, shop: Shop) -> None:
+    with Simulator(credentials, notify_transport=shop.transport(), max_payments=1) as sim, httpx.Client(
+        transport=sim.transport(), base_url="https://x.example/"
+    ) as http:
+        first = create(http, credentials, TxType="BAID", Capture=None, RefNr="A1")["PayID"]
+        ba1 = sim.approve(first)
+        second = create(http, credentials, TransID="T-2", TxType="BAID", Capture=None, RefNr="A2")["PayID"]
+        sim.approve(second)
+        ids = [decode_result(credentials, r.payload)["BillingAgreementID"] for r in (ba1, sim.approve(second))]
+        assert not sim.billing_agreement_active(ids[0]) and sim.billing_agreement_active(ids[1])
+
+
+def test_approval_payload_decodes_with_decode_notification(sim: Simulator, http: httpx.Client, credentials: Credentials) -> None:
+    from axepta.notify import decode_notification
+
+    redirect = sim.approve(create(http, credentials)["PayID"])
+    note = decode_notification(redirect.payload, credentials)
+    assert note.succeeded and note.pay_id == redirect.pay_id and redirect.success
