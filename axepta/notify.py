@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -36,7 +38,7 @@ from urllib.parse import unquote_plus
 
 from axepta.codes import SUCCESS, Outcome, classify
 from axepta.credentials import Credentials
-from axepta.crypto import CRITICAL_KEYS, verify
+from axepta.crypto import CRITICAL_KEYS
 from axepta.errors import CryptoError, NotificationError
 
 __all__ = [
@@ -65,6 +67,7 @@ NotificationState = Literal["completed", "approved", "pending", "expired", "fail
 
 _MONEY = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,8})?")
 _ID_SAFE = re.compile(r"[^A-Za-z0-9._:/+=-]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MERCHANT_KEYS = ("mid", "merchantid")
 _OUTER_ONLY = frozenset({"data", "len"})
 _NOT_RAW = frozenset({"mac", "data", "len"})
@@ -462,6 +465,20 @@ def _outer_fields(payload: object, max_bytes: int) -> dict[str, tuple[str, str]]
     return fields
 
 
+def _mac_matches(hmac_key: bytes, mac: str, *fields: str) -> bool:
+    """D9/D11, as :func:`axepta.crypto.verify` does it (whitespace dropped, case ignored,
+    64 hex digits, constant-time comparison), inlined because it is on the hot path of every
+    notify call; ``tests/test_notify`` checks both agree."""
+    received = "".join(mac.split()).upper()
+    if len(received) != 64 or not received.isascii():
+        return False
+    try:
+        message = "*".join(fields).encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates in a str payload accepted in clear
+        return False
+    return hmac.compare_digest(hmac.digest(hmac_key, message, hashlib.sha256).hex().upper(), received)
+
+
 def _ids(pay_id: str, trans_id: str) -> str:
     return f"PayID={_safe(pay_id)}, TransID={_safe(trans_id)}"
 
@@ -547,6 +564,17 @@ def decode_notification(
         except ValueError:  # a Len of thousands of digits exceeds int()'s limit
             raise _reject("the notification's Len is not a usable number", "decrypt") from None
         inner = _plaintext_fields(plaintext)
+        # Blowfish-ECB garbles a changed block into random bytes; the MAC binds five fields
+        # only. A genuine result has printable ASCII names and no control characters (ans, §0.3),
+        # so such bytes mean a wrong key or a tampered block: refuse them.
+        names = "".join(inner)
+        controls = not plaintext.isprintable() and _CONTROL.search(plaintext) is not None
+        if controls or "" in inner or not (names.isascii() and names.isprintable()) or " " in names:
+            raise _reject(
+                "the decrypted notification holds control characters or malformed names "
+                "(wrong Blowfish key or tampered Data)",
+                "decrypt",
+            )
         for low in _MERCHANT_KEYS:  # a clear MID must match too, although the encrypted one wins
             clear = outer.get(low)
             if clear is not None and clear[1].strip() != mid:
@@ -580,11 +608,7 @@ def decode_notification(
     code = values.get("code", "")
     if not mac.strip():
         raise _reject(f"the notification carries no MAC ({_ids(pay_id, trans_id)})", "mac")
-    try:
-        genuine = verify(credentials.hmac_key_bytes(), mac, pay_id, trans_id, mid, status, code)
-    except UnicodeEncodeError:  # lone surrogates in a str payload accepted in clear
-        genuine = False
-    if not genuine:
+    if not _mac_matches(credentials.hmac_key_bytes(), mac, pay_id, trans_id, mid, status, code):
         raise _reject(f"the notification's MAC does not verify ({_ids(pay_id, trans_id)})", "mac")
 
     if code:

@@ -50,10 +50,10 @@ def _not_successful(note: Notification) -> GatewayError:
 
 def _rows(note: Notification) -> list[tuple[str, Any]]:
     data = note.as_dict()
-    rows: list[tuple[str, Any]] = [(name, data[name]) for name in _SUMMARY]
+    rows: list[tuple[str, Any]] = [(name, data[name]) for name in _SUMMARY if data[name] is not None]
     explanation = _explanation(note.code)
     if explanation:
-        rows.insert(_SUMMARY.index("code") + 1, ("code meaning", explanation))
+        rows.insert(next(i for i, row in enumerate(rows) if row[0] == "code") + 1, ("code meaning", explanation))
     for name in Notification.FIELDS:
         if name in _SUMMARY or name in ("raw", "clear", "merchant_id", "encrypted"):
             continue
