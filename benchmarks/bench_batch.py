@@ -96,11 +96,6 @@ def peak(fn: object, *args: object) -> int:
     return top
 
 
-def best(fn: object, *args: object, repeat: int = 3) -> object:
-    results = [fn(*args) for _ in range(repeat)]  # type: ignore[operator]
-    return min(results, key=lambda r: r[0] if isinstance(r, tuple) else r)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)

@@ -323,11 +323,19 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
     if not failures:
         return
     t = Table(title=f"Failed records ({n_failed})", title_justify="left")
-    for column in ("line", "action", "TransID", "PayID", "status", "code", "explanation"):
-        t.add_column(column)
+    t.add_column("line", justify="right")
+    t.add_column("action")
+    t.add_column("TransID")
+    t.add_column("PayID", no_wrap=True)
+    t.add_column("result", no_wrap=True)
+    t.add_column("explanation")
     for rec in failures:
         info = explain(rec.code) if rec.code else None
-        text = "-" if info is None else info.summary + (f" ({info.advice})" if info.advice else "")
+        text = ""
+        if info is not None:
+            text = f"{info.module_text}: {info.detail_text}"
+            if info.advice and info.advice.lower() != info.detail_text.lower():
+                text += f" ({info.advice})"
         if rec.code_ext:
             text += f" [CodeExt {rec.code_ext}]"
         t.add_row(
@@ -335,9 +343,8 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
             rec.action,
             rec.trans_id,
             getattr(rec, "pay_id", None) or "",
-            rec.status or "",
-            rec.code or "",
-            text,
+            " ".join(p for p in (rec.status, rec.code) if p),
+            text.strip() or "-",
         )
     out.print(t)
     if n_failed > len(failures):
