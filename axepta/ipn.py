@@ -542,10 +542,11 @@ class IpnMessage:
         return (ident, _normalise(self.payment_status or (self.txn_type or "")))
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (amounts and dates as strings; ``raw`` and ``verify_sign`` left out)."""
+        """A JSON-ready dict (amounts and dates as strings; ``raw`` left out: ``fields`` holds
+        its decoded text)."""
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
-            if name in ("raw", "verify_sign"):
+            if name == "raw":
                 continue
             value = getattr(self, name)
             if name in ("mass_payments", "items"):
@@ -806,7 +807,7 @@ def _timeouts(timeout: float, connect_timeout: float) -> httpx.Timeout:
 
 
 def _interpret(url: str, status: int, body: bytes, elapsed: float) -> IpnVerification:
-    answer = body.strip()
+    answer = body.strip() if len(body) <= _MAX_ANSWER_BYTES else b""  # an oversized answer is none
     if status != 200:
         return IpnVerification("unverified", url, status, f"PayPal answered HTTP {status}", elapsed)
     if answer == b"VERIFIED":
