@@ -36,6 +36,9 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    # listen backlog (socketserver's default is 5): a burst of new connections beyond it has
+    # its SYNs dropped and retried after 1 s; the kernel caps this at net.core.somaxconn
+    request_queue_size = 1024
     simulator: Simulator
 
 
