@@ -136,6 +136,8 @@ def test_plain_http_notify_only_on_loopback(sim: Simulator, credentials: Credent
 
 def test_close_stops_the_worker_and_fails_pending_deliveries(credentials: Credentials, shop: Shop) -> None:
     shop.script = [500] * 20
+    # Other tests' simulators may still be winding down: only this simulator's threads count.
+    before = set(threading.enumerate())
     sim = Simulator(credentials, time_factor=1.0, notify_transport=shop.transport())
     sim.approve(new_order(sim, credentials))
     deadline = time.monotonic() + 5
@@ -146,7 +148,7 @@ def test_close_stops_the_worker_and_fails_pending_deliveries(credentials: Creden
     sim.close()
     sim.close()  # idempotent
     assert sim.deliveries[0].state == "failed" and len(shop.posts) == 1
-    assert not any(t.name.startswith("axepta-sim") for t in threading.enumerate())
+    assert not any(t.name.startswith("axepta-sim") for t in set(threading.enumerate()) - before)
     assert sim.wait_for_notifications(0)
 
 
