@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("axepta.ipn")
+logger.addHandler(logging.NullHandler())  # a library logs; the application decides where
 
 IPN_LIVE_URL = "https://ipnpb.paypal.com/cgi-bin/webscr"
 IPN_SANDBOX_URL = "https://ipnpb.sandbox.paypal.com/cgi-bin/webscr"

@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("axepta.notify")
+logger.addHandler(logging.NullHandler())  # a library logs; the application decides where
 
 T = TypeVar("T")
 

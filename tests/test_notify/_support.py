@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
 from urllib.parse import quote
 
 from Crypto.Cipher import Blowfish
@@ -122,3 +125,16 @@ def genuine_body(creds: Credentials | None = None, **overrides: str | None) -> b
     plaintext = encode_params(with_mac(fields, creds.hmac_key.get_secret_value(), creds.merchant_id))
     enc = creds.codec.encrypt(plaintext)
     return body(enc.data, enc.length, clear=f"MerchantID={quote(creds.merchant_id)}")
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "notifications.md"
+
+
+def doc_module(name: str) -> ModuleType:
+    """The Python block of docs/notifications.md whose first line is ``# <name>``, executed as a
+    module: the documented handlers are the tested ones."""
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text("utf-8"), re.DOTALL)
+    (source,) = [b for b in blocks if b.startswith(f"# {name}\n")]
+    module = ModuleType(name.removesuffix(".py"))
+    exec(compile(source, f"docs/notifications.md:{name}", "exec"), module.__dict__)  # noqa: S102
+    return module
