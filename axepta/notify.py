@@ -29,7 +29,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -73,50 +73,6 @@ _MERCHANT_KEYS = ("mid", "merchantid")
 _OUTER_ONLY = frozenset({"data", "len"})
 _NOT_RAW = frozenset({"mac", "data", "len"})
 _KNOWN_STATUSES = frozenset({"OK", "AUTHORIZED", "AUTHORIZE_REQUEST", "TIMEOUT"})
-
-# lower-case wire key -> attribute (PROTOCOL.md §4.7); keys are matched case-insensitively (D2)
-_ATTRIBUTES: dict[str, str] = {
-    "payid": "pay_id",
-    "xid": "xid",
-    "transid": "trans_id",
-    "status": "status",
-    "code": "code",
-    "description": "description",
-    "codeext": "code_ext",
-    "refnr": "ref_nr",
-    "userdata": "user_data",
-    "infotext": "info_text",
-    "name": "name",
-    "firstname": "first_name",
-    "lastname": "last_name",
-    "e-mail": "email",
-    "email": "email",
-    "payerid": "payer_id",
-    "payerstatus": "payer_status",
-    "phone": "phone",
-    "addrstreet": "addr_street",
-    "addrstreet2": "addr_street2",
-    "addrcity": "addr_city",
-    "addrstate": "addr_state",
-    "addrzip": "addr_zip",
-    "addrcountrycode": "addr_country_code",
-    "billingname": "billing_name",
-    "billingaddrstreet": "billing_addr_street",
-    "billingaddrstreet2": "billing_addr_street2",
-    "billingaddrcity": "billing_addr_city",
-    "billingaddrstate": "billing_addr_state",
-    "billingaddrzip": "billing_addr_zip",
-    "billingaddrcountrycode": "billing_addr_country_code",
-    "billingagreementid": "billing_agreement_id",
-    "tid": "tid",
-    "transactionid": "transaction_id",
-    "grossamount": "gross_amount",
-    "feeamount": "fee_amount",
-    "settleamount": "settle_amount",
-    "taxamount": "tax_amount",
-    "exchangerate": "exchange_rate",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class OrderStatus:
@@ -167,15 +123,24 @@ class OrderStatus:
         return {"index": self.index, "status": self.status, "id": self.id, "invoice_id": self.invoice_id}
 
 
+#: Key of the parsed message (lower-case key -> (original key, value)) in a notification's values.
+_MESSAGE = "_message"
+
+
 class _Field(Generic[T]):
-    """A read-only attribute of :class:`Notification`, read from its value dict (building a
-    notification is then one dict, not forty attribute writes: it is on the hot path of every
-    notify call)."""
+    """A read-only attribute of :class:`Notification`.
 
-    __slots__ = ("default", "name")
+    Its value is computed from the parsed message on first read and cached: decoding a
+    notification is then one dict, not forty conversions — it runs on every notify call, and a
+    listener reads a handful of attributes. A value given to the constructor is used as is.
+    """
 
-    def __init__(self, default: T) -> None:
+    __slots__ = ("convert", "default", "name", "wire")
+
+    def __init__(self, default: T, *wire: str, convert: Callable[[str], T] | None = None) -> None:
         self.default = default
+        self.wire = wire
+        self.convert = convert
         self.name = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -188,8 +153,49 @@ class _Field(Generic[T]):
     def __get__(self, obj: Notification | None, objtype: type | None = None) -> T | _Field[T]:
         if obj is None:
             return self
-        value: T = obj._values.get(self.name, self.default)
+        values = obj._values
+        try:
+            value: T = values[self.name]
+        except KeyError:
+            message = values.get(_MESSAGE)
+            value = self.default if message is None else self.compute(message)
+            values[self.name] = value  # a cache: the same value on every read
         return value
+
+    def compute(self, message: Mapping[str, tuple[str, str]]) -> T:
+        """The value from the message: the first wire key present with a non-blank value,
+        stripped and converted; else the default."""
+        for key in self.wire:
+            item = message.get(key)
+            if item is not None:
+                text = item[1].strip()
+                if text:
+                    return self.convert(text) if self.convert is not None else text  # type: ignore[return-value]
+        return self.default
+
+
+class _OrderStatusField(_Field[tuple[OrderStatus, ...]]):
+    """``OrderStatus1``, ``OrderStatus2``, … until a number is missing, each decoded (base64
+    JSON per marketplace unit: more work than the rest of a notification, hence lazily)."""
+
+    def compute(self, message: Mapping[str, tuple[str, str]]) -> tuple[OrderStatus, ...]:
+        statuses = []
+        n = 1
+        while (item := message.get(f"orderstatus{n}")) is not None:
+            statuses.append(OrderStatus.decode(n, item[1]))
+            n += 1
+        return tuple(statuses)
+
+
+class _RawField(_Field[Mapping[str, str]]):
+    """Every field of the message with its original spelling, ``MAC`` left out."""
+
+    def compute(self, message: Mapping[str, tuple[str, str]]) -> Mapping[str, str]:
+        return MappingProxyType({key: text for low, (key, text) in message.items() if low not in _NOT_RAW})
+
+
+def _money_of(name: str) -> Callable[[str], Decimal | None]:
+    return lambda text: _money(text, name)
 
 
 class Notification:
@@ -227,48 +233,48 @@ class Notification:
     _values: dict[str, Any]
 
     merchant_id: _Field[str] = _Field("")
-    pay_id: _Field[str | None] = _Field(None)
-    xid: _Field[str | None] = _Field(None)
-    trans_id: _Field[str | None] = _Field(None)
-    status: _Field[str | None] = _Field(None)
-    code: _Field[str | None] = _Field(None)
-    description: _Field[str | None] = _Field(None)
-    code_ext: _Field[str | None] = _Field(None)
-    ref_nr: _Field[str | None] = _Field(None)
-    user_data: _Field[str | None] = _Field(None)
-    info_text: _Field[str | None] = _Field(None)
-    name: _Field[str | None] = _Field(None)
-    first_name: _Field[str | None] = _Field(None)
-    last_name: _Field[str | None] = _Field(None)
-    email: _Field[str | None] = _Field(None)
-    payer_id: _Field[str | None] = _Field(None)
-    payer_status: _Field[str | None] = _Field(None)
-    phone: _Field[str | None] = _Field(None)
-    addr_street: _Field[str | None] = _Field(None)
-    addr_street2: _Field[str | None] = _Field(None)
-    addr_city: _Field[str | None] = _Field(None)
-    addr_state: _Field[str | None] = _Field(None)
-    addr_zip: _Field[str | None] = _Field(None)
-    addr_country_code: _Field[str | None] = _Field(None)
-    billing_name: _Field[str | None] = _Field(None)
-    billing_addr_street: _Field[str | None] = _Field(None)
-    billing_addr_street2: _Field[str | None] = _Field(None)
-    billing_addr_city: _Field[str | None] = _Field(None)
-    billing_addr_state: _Field[str | None] = _Field(None)
-    billing_addr_zip: _Field[str | None] = _Field(None)
-    billing_addr_country_code: _Field[str | None] = _Field(None)
-    billing_agreement_id: _Field[str | None] = _Field(None)
-    tid: _Field[str | None] = _Field(None)
-    transaction_id: _Field[str | None] = _Field(None)
-    gross_amount: _Field[str | None] = _Field(None)
-    fee_amount: _Field[str | None] = _Field(None)
-    settle_amount: _Field[str | None] = _Field(None)
-    tax_amount: _Field[str | None] = _Field(None)
-    exchange_rate: _Field[str | None] = _Field(None)
-    mc_gross: _Field[Decimal | None] = _Field(None)
-    mc_fee: _Field[Decimal | None] = _Field(None)
-    order_status: _Field[tuple[OrderStatus, ...]] = _Field(())
-    raw: _Field[Mapping[str, str]] = _Field(MappingProxyType({}))
+    pay_id: _Field[str | None] = _Field(None, "payid")
+    xid: _Field[str | None] = _Field(None, "xid")
+    trans_id: _Field[str | None] = _Field(None, "transid")
+    status: _Field[str | None] = _Field(None, "status")
+    code: _Field[str | None] = _Field(None, "code", convert=str.upper)
+    description: _Field[str | None] = _Field(None, "description")
+    code_ext: _Field[str | None] = _Field(None, "codeext")
+    ref_nr: _Field[str | None] = _Field(None, "refnr")
+    user_data: _Field[str | None] = _Field(None, "userdata")
+    info_text: _Field[str | None] = _Field(None, "infotext")
+    name: _Field[str | None] = _Field(None, "name")
+    first_name: _Field[str | None] = _Field(None, "firstname")
+    last_name: _Field[str | None] = _Field(None, "lastname")
+    email: _Field[str | None] = _Field(None, "e-mail", "email")
+    payer_id: _Field[str | None] = _Field(None, "payerid")
+    payer_status: _Field[str | None] = _Field(None, "payerstatus")
+    phone: _Field[str | None] = _Field(None, "phone")
+    addr_street: _Field[str | None] = _Field(None, "addrstreet")
+    addr_street2: _Field[str | None] = _Field(None, "addrstreet2")
+    addr_city: _Field[str | None] = _Field(None, "addrcity")
+    addr_state: _Field[str | None] = _Field(None, "addrstate")
+    addr_zip: _Field[str | None] = _Field(None, "addrzip")
+    addr_country_code: _Field[str | None] = _Field(None, "addrcountrycode")
+    billing_name: _Field[str | None] = _Field(None, "billingname")
+    billing_addr_street: _Field[str | None] = _Field(None, "billingaddrstreet")
+    billing_addr_street2: _Field[str | None] = _Field(None, "billingaddrstreet2")
+    billing_addr_city: _Field[str | None] = _Field(None, "billingaddrcity")
+    billing_addr_state: _Field[str | None] = _Field(None, "billingaddrstate")
+    billing_addr_zip: _Field[str | None] = _Field(None, "billingaddrzip")
+    billing_addr_country_code: _Field[str | None] = _Field(None, "billingaddrcountrycode")
+    billing_agreement_id: _Field[str | None] = _Field(None, "billingagreementid")
+    tid: _Field[str | None] = _Field(None, "tid")
+    transaction_id: _Field[str | None] = _Field(None, "transactionid")
+    gross_amount: _Field[str | None] = _Field(None, "grossamount")
+    fee_amount: _Field[str | None] = _Field(None, "feeamount")
+    settle_amount: _Field[str | None] = _Field(None, "settleamount")
+    tax_amount: _Field[str | None] = _Field(None, "taxamount")
+    exchange_rate: _Field[str | None] = _Field(None, "exchangerate")
+    mc_gross: _Field[Decimal | None] = _Field(None, "mc_gross", convert=_money_of("mc_gross"))
+    mc_fee: _Field[Decimal | None] = _Field(None, "mc_fee", convert=_money_of("mc_fee"))
+    order_status: _Field[tuple[OrderStatus, ...]] = _OrderStatusField(())
+    raw: _Field[Mapping[str, str]] = _RawField(MappingProxyType({}))
     clear: _Field[Mapping[str, str]] = _Field(MappingProxyType({}))
     encrypted: _Field[bool] = _Field(True)
 
@@ -298,7 +304,7 @@ class Notification:
         raise AttributeError(f"Notification is read-only (cannot delete {name!r})")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        values = dict(self._values)
+        values = {name: getattr(self, name) for name in self.FIELDS}
         for name in ("raw", "clear"):
             if name in values:
                 values[name] = dict(values[name])
@@ -512,15 +518,6 @@ def _money(value: str, name: str) -> Decimal | None:
     return Decimal(value)
 
 
-def _order_statuses(fields: Mapping[str, tuple[str, str]]) -> tuple[OrderStatus, ...]:
-    statuses = []
-    n = 1
-    while (item := fields.get(f"orderstatus{n}")) is not None:
-        statuses.append(OrderStatus.decode(n, item[1]))
-        n += 1
-    return tuple(statuses)
-
-
 def decode_notification(
     payload: bytes | str | Mapping[str, str],
     credentials: Credentials,
@@ -589,42 +586,20 @@ def decode_notification(
         if item is not None and item[1].strip() != mid:
             raise _reject(f"the notification names another merchant ID ({_safe(item[1])!r})", "merchant")
 
-    values: dict[str, Any] = {}
-    raw: dict[str, str] = {}
-    mac = ""
-    for low, (key, text) in fields.items():
-        if low in _NOT_RAW:
-            if low == "mac":
-                mac = text
-            continue
-        raw[key] = text
-        attr = _ATTRIBUTES.get(low)
-        if attr is not None and attr not in values:
-            stripped = text.strip()
-            if stripped:
-                values[attr] = stripped
-    pay_id = values.get("pay_id", "")
-    trans_id = values.get("trans_id", "")
-    status = values.get("status", "")
-    code = values.get("code", "")
-    if not mac.strip():
+    def text(low: str) -> str:
+        item = fields.get(low)
+        return "" if item is None else item[1].strip()
+
+    pay_id, trans_id, status, code = text("payid"), text("transid"), text("status"), text("code")
+    mac = fields.get("mac")
+    if mac is None or not mac[1].strip():
         raise _reject(f"the notification carries no MAC ({_ids(pay_id, trans_id)})", "mac")
-    if not _mac_matches(credentials.hmac_key_bytes(), mac, pay_id, trans_id, mid, status, code):
+    if not _mac_matches(credentials.hmac_key_bytes(), mac[1], pay_id, trans_id, mid, status, code):
         raise _reject(f"the notification's MAC does not verify ({_ids(pay_id, trans_id)})", "mac")
 
-    if code:
-        values["code"] = code.upper()
-    if "mc_gross" in fields:
-        values["mc_gross"] = _money(fields["mc_gross"][1], "mc_gross")
-    if "mc_fee" in fields:
-        values["mc_fee"] = _money(fields["mc_fee"][1], "mc_fee")
-    if "orderstatus1" in fields:
-        values["order_status"] = _order_statuses(fields)
-    values["merchant_id"] = mid
-    values["raw"] = MappingProxyType(raw)
+    values: dict[str, Any] = {_MESSAGE: fields, "merchant_id": mid, "encrypted": data is not None}
     if clear_fields:
         values["clear"] = MappingProxyType(clear_fields)
-    values["encrypted"] = data is not None
     notification = Notification._trusted(values)
     if code == SUCCESS and status.upper() not in _KNOWN_STATUSES:
         # D12: an unknown Status with 00000000 is the success of the step, and logged
