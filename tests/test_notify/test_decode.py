@@ -419,7 +419,7 @@ def test_errors_never_carry_secrets_data_or_mac(credentials: Credentials) -> Non
     cases: list[tuple[Any, Credentials]] = [
         (body(data, length), wrong),
         (body(data[:-16], length), credentials),
-        (body(data, length).replace(b"MerchantID=BNP", b"MerchantID=XXX"), credentials),
+        (body(data, length).replace(b"MerchantID=BNP", b"MerchantID=ZZZ"), credentials),
         (body(encrypt(encode_params({**fields, "MAC": "A" * 64}))[0], None), credentials),
     ]
     for payload, creds in cases:
