@@ -7,6 +7,7 @@ message comes from its HMAC-SHA256 ``MAC``, not from the cipher (PROTOCOL.md D3-
 
 from __future__ import annotations
 
+import binascii
 import codecs
 import logging
 import unicodedata
@@ -23,7 +24,6 @@ logger = logging.getLogger("axepta.crypto")
 #: Cap on the hex length of ``Data`` accepted by :meth:`BlowfishCodec.decrypt` (D7 step 2).
 DEFAULT_MAX_DATA_LENGTH = 65_536
 
-_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _ASCII_WS = " \t\r\n\x0b\x0c"
 _SUPPORTED = {"iso8859-1": "iso-8859-1", "latin-1": "iso-8859-1", "utf-8": "utf-8"}
 
@@ -192,13 +192,16 @@ class BlowfishCodec:
             raise CryptoError("Data is empty")
         if len(hex_text) % 2:
             raise CryptoError(f"Data has an odd number of hex digits ({len(hex_text)})")
-        if not _HEX_DIGITS.issuperset(hex_text):
-            raise CryptoError("Data contains characters that are not hex digits")
-        if len(hex_text) % 16:
+        try:
+            # unhexlify is strict (no whitespace, no sign) and checks every digit in C.
+            cipher_bytes = binascii.unhexlify(hex_text)
+        except (binascii.Error, ValueError):
+            raise CryptoError("Data contains characters that are not hex digits") from None
+        if len(cipher_bytes) % 8:
             raise CryptoError(
-                f"Data is not a whole number of 8-byte blocks ({len(hex_text) // 2} bytes)"
+                f"Data is not a whole number of 8-byte blocks ({len(cipher_bytes)} bytes)"
             )
-        raw = self._cipher.decrypt(bytes.fromhex(hex_text))
+        raw = self._cipher.decrypt(cipher_bytes)
         if wanted is not None and wanted > len(raw):
             raise CryptoError(
                 f"Len {wanted} exceeds the decrypted length of {len(raw)} bytes "
