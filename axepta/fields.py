@@ -7,6 +7,9 @@ thirty characters): ``"ans..64"``, ``"an32"``, ``"n..10"``.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 import unicodedata
 from functools import lru_cache
@@ -16,6 +19,7 @@ from axepta.errors import InvalidRequestError
 
 __all__ = [
     "check_format",
+    "decode_base64_json_object",
     "check_url",
     "is_loopback_host",
     "normalise_phone",
@@ -166,3 +170,20 @@ def normalise_phone(field: str, value: str) -> str:
             f"{field}: must be 1 to 20 digits after removing spaces and punctuation", field=field, rule="n..20"
         )
     return text
+
+
+def decode_base64_json_object(encoded: str) -> dict[str, str | None] | None:
+    """Decode a base64 JSON object of the wire (``OrderStatus<n>``) into lower-case keys and
+    scalar text values (``None`` for empty, nested or null values); ``None`` when it is not
+    base64 of a JSON object. Never raises on hostile input."""
+    text = encoded.strip()
+    try:
+        obj = json.loads(base64.b64decode(text + "=" * (-len(text) % 4), validate=True))
+    except (binascii.Error, ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    out: dict[str, str | None] = {}
+    for key, value in obj.items():
+        out[str(key).lower()] = None if value is None or isinstance(value, dict | list) else (str(value) or None)
+    return out

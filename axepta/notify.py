@@ -22,11 +22,8 @@ look the payment up by ``TransID``/``PayID`` and compare with what you stored.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -40,6 +37,7 @@ from axepta.codes import SUCCESS, Outcome, classify
 from axepta.credentials import Credentials
 from axepta.crypto import CRITICAL_KEYS
 from axepta.errors import CryptoError, NotificationError
+from axepta.fields import decode_base64_json_object
 
 __all__ = [
     "MAX_NOTIFICATION_BYTES",
@@ -92,22 +90,10 @@ class OrderStatus:
 
     @classmethod
     def decode(cls, index: int, encoded: str) -> OrderStatus:
-        text = encoded.strip()
-        try:
-            obj = json.loads(base64.b64decode(text + "=" * (-len(text) % 4), validate=True))
-        except (binascii.Error, ValueError, RecursionError):
+        obj = decode_base64_json_object(encoded)
+        if obj is None:
             return cls(index=index, encoded=encoded)
-        if not isinstance(obj, dict):
-            return cls(index=index, encoded=encoded)
-        lower = {str(k).lower(): v for k, v in obj.items()}
-
-        def text_of(key: str) -> str | None:
-            value = lower.get(key)
-            if value is None or isinstance(value, dict | list):
-                return None
-            return str(value) or None
-
-        return cls(index, text_of("status"), text_of("id"), text_of("invoiceid"), encoded)
+        return cls(index, obj.get("status"), obj.get("id"), obj.get("invoiceid"), encoded)
 
     @property
     def completed(self) -> bool:

@@ -75,3 +75,15 @@ def test_phone() -> None:
     assert normalise_phone("Phone", "+33 (0)1 23-45/67.89") == "0033012345678 9".replace(" ", "")
     with pytest.raises(InvalidRequestError, match="1 to 20 digits"):
         normalise_phone("Phone", "call me")
+
+
+def test_decode_base64_json_object() -> None:
+    import base64
+
+    from axepta.fields import decode_base64_json_object
+
+    enc = base64.b64encode(b'{"Status":"COMPLETED","id":"8AB","invoiceid":"","x":{"a":1}}').decode()
+    assert decode_base64_json_object(enc.rstrip("=")) == {"status": "COMPLETED", "id": "8AB", "invoiceid": None, "x": None}
+    assert decode_base64_json_object("not base64!") is None
+    assert decode_base64_json_object(base64.b64encode(b"[1]").decode()) is None
+    assert decode_base64_json_object(base64.b64encode(b"[" * 100000).decode()) is None

@@ -9,9 +9,6 @@ sent, empty when unknown). Unknown keys are kept in ``raw`` with their original 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Self
 
@@ -19,6 +16,7 @@ from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 from axepta.codes import SUCCESS
 from axepta.crypto import Params
+from axepta.fields import decode_base64_json_object
 
 __all__ = [
     "CreditResult",
@@ -71,25 +69,11 @@ class OrderStatus(BaseModel):
 
     @classmethod
     def decode(cls, index: int, encoded: str) -> OrderStatus:
-        text = encoded.strip()
-        try:
-            obj = json.loads(base64.b64decode(text + "=" * (-len(text) % 4), validate=True))
-        except (binascii.Error, ValueError):
+        obj = decode_base64_json_object(encoded)
+        if obj is None:
             return cls(index=index, encoded=encoded)
-        if not isinstance(obj, dict):
-            return cls(index=index, encoded=encoded)
-        lower = {str(k).lower(): v for k, v in obj.items()}
-
-        def text_of(key: str) -> str | None:
-            value = lower.get(key)
-            return None if value is None or value == "" else str(value)
-
         return cls(
-            index=index,
-            status=text_of("status"),
-            id=text_of("id"),
-            invoice_id=text_of("invoiceid"),
-            encoded=encoded,
+            index=index, status=obj.get("status"), id=obj.get("id"), invoice_id=obj.get("invoiceid"), encoded=encoded
         )
 
     @property
