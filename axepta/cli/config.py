@@ -156,6 +156,10 @@ class Settings:
         base = self.base_url if self.base_url.endswith("/") else self.base_url + "/"
         return DEFAULT_BROWSER_BASE_URL if base == DEFAULT_BASE_URL else self.base_url
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # SecretStr pickles its value in clear: settings that hold keys never leave the process
+        raise TypeError("Settings hold secret keys and cannot be pickled")
+
     @property
     def origin(self) -> str:
         """Where the settings come from, for people."""
