@@ -63,24 +63,25 @@ def serve(
     except OSError as exc:
         simulator.close()
         fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", EXIT_CONFIG)
-    ids = simulator.merchant_ids
-    if state(ctx).json:
-        emit_json({"url": server.url, "merchants": ids, "time_factor": time_factor})
-    else:
-        out = stdout()
-        out.print(f"Axepta simulator listening on {server.url}", markup=False, highlight=False)
-        out.print(f"  merchants: {', '.join(ids)}", markup=False, highlight=False)
-        out.print(
-            f"  point the client at it: AXEPTA_BASE_URL={server.url} "
-            f"(AxeptaClient(..., base_url={server.url!r}, browser_base_url={server.url!r}))",
-            markup=False, highlight=False,
-        )
-        out.print("  Ctrl-C or SIGTERM stops it", markup=False, highlight=False)
-    sys.stdout.flush()  # the URL must reach a pipe before the first request
+    # SIGTERM stops cleanly from the moment the URL can be read (a supervisor may stop us at once)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
+        ids = simulator.merchant_ids
+        if state(ctx).json:
+            emit_json({"url": server.url, "merchants": ids, "time_factor": time_factor})
+        else:
+            out = stdout()
+            out.print(f"Axepta simulator listening on {server.url}", markup=False, highlight=False)
+            out.print(f"  merchants: {', '.join(ids)}", markup=False, highlight=False)
+            out.print(
+                f"  point the client at it: AXEPTA_BASE_URL={server.url} "
+                f"(AxeptaClient(..., base_url={server.url!r}, browser_base_url={server.url!r}))",
+                markup=False, highlight=False,
+            )
+            out.print("  Ctrl-C or SIGTERM stops it", markup=False, highlight=False)
+        sys.stdout.flush()  # the URL must reach a pipe before the first request
         server.serve_forever()
     except KeyboardInterrupt:
         pass
