@@ -732,14 +732,14 @@ class ProtocolCore:
         trans_id = (params.get("TransID") or "").strip()
         if trans_id and trans_id != prepared.trans_id:
             raise ProtocolError(
-                f"{op.label}: the reply's TransID {trans_id!r} does not echo the request's "
+                f"{op.label}: the reply's TransID {_shown(trans_id, 64)!r} does not echo the request's "
                 f"{prepared.trans_id!r}"
             )
         if op.echo_pay_id:
             pay_id = (params.get("PayID") or "").strip()
             if pay_id and pay_id != prepared.pay_id:
                 raise ProtocolError(
-                    f"{op.label}: the reply's PayID {pay_id!r} does not echo the request's "
+                    f"{op.label}: the reply's PayID {_shown(pay_id, 64)!r} does not echo the request's "
                     f"{prepared.pay_id!r}"
                 )
 
@@ -756,9 +756,11 @@ class ProtocolCore:
             )
         if code == SUCCESS:
             return
-        status = (params.get("Status") or "").strip() or None
-        description = (params.get("Description") or "").strip() or None
-        code_ext = (params.get("CodeExt") or "").strip() or None
+        code = _shown(code, 32)
+        pay_id = _shown(pay_id, 64) if pay_id else pay_id
+        status = _shown((params.get("Status") or "").strip(), 32) or None
+        description = _shown((params.get("Description") or "").strip(), 512) or None
+        code_ext = _shown((params.get("CodeExt") or "").strip(), 64) or None
         try:
             info = explain(code)
             explanation = info.summary + (f"; {info.advice}" if info.advice else "")
@@ -905,6 +907,14 @@ class ProtocolCore:
             latency_ms,
             extra={"axepta": record},
         )
+
+
+def _shown(value: str, limit: int) -> str:
+    """Reply text that no key authenticates (a refusal in clear), fit for an error message or a
+    log line: unprintable characters (newlines, escapes) replaced by ``?``, at most ``limit``
+    characters."""
+    text = value if value.isprintable() else "".join(c if c.isprintable() else "?" for c in value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _len_of(params: Params) -> str | None:
