@@ -181,7 +181,7 @@ async def test_operations_without_req_id_are_never_retried_once_sent(
     elif fault == "5xx":
         sim.faults.server_error(502, path=endpoint, after_acting=True)
     elif rig.transport == "loopback":
-        sim.faults.latency(0.1, path=endpoint, count=1)
+        sim.faults.latency(0.06, path=endpoint, count=1)
         client = make_client(timeout=httpx.Timeout(5, read=0.02))
     else:
         client = make_client(transport=LateReply(sim.transport(), endpoint))
@@ -191,7 +191,7 @@ async def test_operations_without_req_id_are_never_retried_once_sent(
     assert error.sent is True and error.req_id is None and error.operation == operation
     assert "no ReqId" in str(error) and "reconcile" in str(error)
     wait_until(lambda: rig.count(endpoint) == 1 and effect() == acted)
-    time.sleep(0.03)
+    time.sleep(0.02)
     assert rig.count(endpoint) == 1, "an operation without ReqId was sent twice"
 
 

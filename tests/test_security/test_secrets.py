@@ -10,6 +10,7 @@ connections and replies that cannot be trusted (wrong keys, forged MACs).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import traceback
@@ -93,13 +94,7 @@ def _recording(sim: Simulator, evidence: Evidence, credentials: Credentials) -> 
     sim.handle = recorded  # type: ignore[method-assign]
 
 
-@pytest.fixture
-def evidence() -> Evidence:
-    return Evidence()
-
-
-@pytest.fixture
-def shop(merchant: Credentials, evidence: Evidence) -> httpx.MockTransport:
+def _shop(merchant: Credentials, evidence: Evidence) -> httpx.MockTransport:
     def notify(request: httpx.Request) -> httpx.Response:
         body = request.read()
         evidence.record_form(body, merchant)
@@ -107,6 +102,15 @@ def shop(merchant: Credentials, evidence: Evidence) -> httpx.MockTransport:
         return httpx.Response(200)
 
     return httpx.MockTransport(notify)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def _sync_flow(client: AxeptaClient, sim: Simulator, evidence: Evidence) -> None:
@@ -190,11 +194,24 @@ def _bad_configuration(evidence: Evidence) -> None:
     evidence.expect(ConfigurationError, Credentials.from_env, env)
 
 
-@pytest.fixture
-async def flows(
-    merchant: Credentials, evidence: Evidence, shop: httpx.MockTransport, caplog: pytest.LogCaptureFixture
-) -> tuple[Evidence, list[logging.LogRecord]]:
-    caplog.set_level(logging.DEBUG)
+@pytest.fixture(scope="module")
+def flows() -> tuple[Evidence, list[logging.LogRecord]]:
+    """Every flow once for the module, every log record at DEBUG (all loggers) kept."""
+    root = logging.getLogger()
+    handler, level = _Records(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        evidence = asyncio.run(_flows(Credentials(MID, BLOWFISH, HMAC)))
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return evidence, handler.records
+
+
+async def _flows(merchant: Credentials) -> Evidence:
+    evidence = Evidence()
+    shop = _shop(merchant, evidence)
     with Simulator(merchant, time_factor=1e-7, seed=1, notify_transport=shop, pending_timeout_minutes=1e9) as sim:
         _recording(sim, evidence, merchant)
         # in-process: the sync and the async client
@@ -230,7 +247,7 @@ async def flows(
     _notification_rejections(merchant, evidence, genuine)
     _bad_configuration(evidence)
     evidence.objects += [merchant, merchant.codec, parse_ipn(b"txn_id=1&payment_status=Completed&mc_gross=1.00")]
-    return evidence, caplog.records
+    return evidence
 
 
 def _settings(merchant: Credentials) -> Settings:
