@@ -13,10 +13,9 @@ import argparse
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from _timing import rate
 from Crypto.Cipher import Blowfish
 from Crypto.Hash import HMAC, SHA256
 
@@ -30,16 +29,6 @@ def _vector() -> dict[str, str]:
     return next(v for v in data["vectors"] if v["case"] == "paypal_request_realistic")
 
 
-def rate(fn: Callable[[], object], seconds: float) -> float:
-    n, start = 0, time.perf_counter()
-    deadline = start + seconds
-    while True:
-        for _ in range(200):
-            fn()
-        n += 200
-        now = time.perf_counter()
-        if now >= deadline:
-            return n / (now - start)
 
 
 def main() -> dict[str, float]:

@@ -23,9 +23,8 @@ import base64
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable
 
+from _timing import rate
 from Crypto.Cipher import Blowfish
 
 from axepta import Credentials, decode_notification
@@ -60,16 +59,6 @@ def notification_body() -> tuple[bytes, str]:
     return f"MerchantID={MID}&Len={enc.length}&Data={enc.data}".encode("ascii"), plaintext
 
 
-def rate(fn: Callable[[], object], seconds: float) -> float:
-    n, start = 0, time.perf_counter()
-    deadline = start + seconds
-    while True:
-        for _ in range(200):
-            fn()
-        n += 200
-        now = time.perf_counter()
-        if now >= deadline:
-            return n / (now - start)
 
 
 def main() -> dict[str, float]:
