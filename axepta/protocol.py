@@ -30,6 +30,7 @@ from axepta.credentials import Credentials
 from axepta.crypto import Params, encode_params, parse_params, sign, verify
 from axepta.errors import (
     AxeptaError,
+    BlowfishKeyError,
     ConfigurationError,
     GatewayError,
     InvalidRequestError,
@@ -651,11 +652,13 @@ class ProtocolCore:
             raise ProtocolError(f"{op.label}: unexpected HTTP status {reply.status_code}")
         if len(reply.body) > MAX_REPLY_BYTES:
             raise ProtocolError(f"{op.label}: the reply is larger than {MAX_REPLY_BYTES} bytes")
-        params = self._reply_params(op, reply.body)
+        params, encrypted = self._reply_params(op, prepared, reply.body)
         self._check_merchant(op, params)
         self._check_mac(op, params)
         self._check_echoes(op, prepared, params)
         self._check_code(op, prepared, params)
+        if encrypted:
+            _require_encrypted(op, params)
         return self._build_result(op, prepared, params)
 
     def _redirect_reply(self, op: Operation, prepared: PreparedRequest, reply: RawReply) -> Result:
@@ -676,7 +679,10 @@ class ProtocolCore:
             redirect_url=location,
         )
 
-    def _reply_params(self, op: Operation, body: bytes) -> Params:
+    def _reply_params(self, op: Operation, prepared: PreparedRequest, body: bytes) -> tuple[Params, bool]:
+        """The reply's fields and whether they came from ``Data``. When ``Data`` is present the
+        decrypted part alone is the reply: the clear fields beside it are never read (anyone can
+        write them), only a clear merchant ID that names another merchant refuses it."""
         text = body.decode("iso-8859-1").strip()
         if not text:
             raise ProtocolError(f"{op.label}: the reply is empty")
@@ -685,24 +691,38 @@ class ProtocolCore:
         outer = parse_params(text)
         data = outer.get("Data")
         if data is not None:
-            inner = parse_params(self.credentials.codec.decrypt(unquote(data.strip()), _len_of(outer)))
+            plaintext = self.credentials.codec.decrypt(unquote(data.strip()), _len_of(outer))
+            inner = parse_params(plaintext)
             clear_mid = outer.get_any("mid", "MerchantID")
             if clear_mid is not None and clear_mid.strip() != self.credentials.merchant_id:
                 raise ProtocolError(f"{op.label}: the reply names another merchant ID")
-            merged = Params({k: v for k, v in outer.items() if k.lower() not in ("data", "len")})
-            return merged.merged(inner)
+            wanted = ("PayID", "Code") if op.name == "paypal_orders" else ("Code",)
+            if inner.get_any(*wanted) is None:
+                if _is_noise(plaintext):
+                    raise BlowfishKeyError(
+                        f"{op.label}: the reply's Data does not decrypt to a gateway message with the "
+                        "configured Blowfish key: the key is most likely wrong (or the reply was forged); "
+                        "the outcome is unknown. " + _retry_advice(prepared),
+                        req_id=prepared.req_id,
+                    )
+                raise ProtocolError(
+                    f"{op.label}: the encrypted part of the reply carries no {' or '.join(wanted)} "
+                    "(fields in clear beside Data are not trusted); the outcome is unknown. "
+                    + _retry_advice(prepared)
+                )
+            return inner, True
         if not op.plain_reply:
             code = (outer.get("Code") or "").strip()
             if code and code.upper() != SUCCESS:
                 # A refusal in clear is reported as such (it grants nothing); success never is.
-                return outer
+                return outer, False
             raise ProtocolError(f"{op.label}: the reply carries no Data (an encrypted reply is required)")
         if outer.get_any("PayID", "Code") is None:
             raise ProtocolError(f"{op.label}: the reply is not a gateway message (no PayID, no Code)")
         url = outer.get("paypalurl")
         if url is not None and url.lower().startswith(("http%3a", "https%3a")):
             outer = outer.merged({outer.original_key("paypalurl"): unquote(url)})
-        return outer
+        return outer, False
 
     def _check_merchant(self, op: Operation, params: Params) -> None:
         mid = params.get_any("mid", "MerchantID")
@@ -915,6 +935,32 @@ def _shown(value: str, limit: int) -> str:
     characters."""
     text = value if value.isprintable() else "".join(c if c.isprintable() else "?" for c in value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+_WIRE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+
+
+def _is_noise(plaintext: str) -> bool:
+    """``True`` when a decrypted ``Data`` is not ``Key=Value&…`` at all (what a wrong key or
+    forged hex digits give): a segment without ``=`` or with a key that is no field name."""
+    segments = [s for s in plaintext.split("&") if s]
+    if not segments:
+        return True
+    for segment in segments:
+        key, sep, _ = segment.partition("=")
+        if not sep or not _WIRE_KEY.fullmatch(key):
+            return True
+    return False
+
+
+def _require_encrypted(op: Operation, params: Params) -> None:
+    """A success read from ``Data`` names its payment there: ``PayID`` and ``TransID``."""
+    for key in ("PayID", "TransID") if op.name != "paypal_orders" else ("PayID",):
+        if not (params.get(key) or "").strip():
+            raise ProtocolError(
+                f"{op.label}: the encrypted part of the reply carries no {key} "
+                "(fields in clear beside Data are not trusted)"
+            )
 
 
 def _len_of(params: Params) -> str | None:
