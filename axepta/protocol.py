@@ -666,12 +666,12 @@ class ProtocolCore:
         if not (isinstance(request, PayPalOrderRequest) and request.mode == "redirect"):
             raise ProtocolError(f"{op.label}: unexpected redirect (HTTP {reply.status_code})")
         location = (reply.location or "").strip()
-        parts = urlsplit(location)
-        if not (
-            parts.hostname
-            and (parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)))
-        ):
-            raise ProtocolError(f"{op.label}: the redirect carries no usable https Location")
+        split = _browser_url(location)
+        if split is None or not (split[0] == "https" or is_loopback_host(split[1])):
+            raise ProtocolError(
+                f"{op.label}: the redirect carries no usable https Location (one that every browser "
+                "reads as this library does: no backslash, userinfo, encoded or numeric host)"
+            )
         return PayPalOrderResult(
             operation=op.name,
             trans_id=prepared.trans_id,
@@ -829,11 +829,16 @@ class ProtocolCore:
         request = prepared.request
         assert isinstance(request, PayPalOrderRequest)
         if result.paypal_url is not None:
-            parts = urlsplit(result.paypal_url)
-            host = (parts.hostname or "").lower()
-            paypal_host = parts.scheme == "https" and (host == "paypal.com" or host.endswith(".paypal.com"))
-            local = parts.scheme in ("http", "https") and is_loopback_host(host)
-            if not (paypal_host or local):
+            split = _browser_url(result.paypal_url)
+            if split is None:
+                raise ProtocolError(
+                    f"{op.label}: the approval URL (paypalurl) is not one that every browser reads as this "
+                    "library does (backslash, userinfo, encoded or numeric host, whitespace or other "
+                    "characters outside plain URL syntax)"
+                )
+            scheme, host = split
+            paypal_host = scheme == "https" and (host == "paypal.com" or host.endswith(".paypal.com"))
+            if not (paypal_host or is_loopback_host(host)):
                 raise ProtocolError(f"{op.label}: the approval URL is not an https URL on paypal.com")
         if request.tx_type == "BAID":
             if result.paypal_url is None:
@@ -935,6 +940,49 @@ def _shown(value: str, limit: int) -> str:
     characters."""
     text = value if value.isprintable() else "".join(c if c.isprintable() else "?" for c in value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+# URLs handed to a browser (approval URLs, the redirect-mode Location). Python's urlsplit and the
+# WHATWG parser browsers use disagree on backslashes (a path separator for browsers), userinfo,
+# percent-encoded and numeric (IPv4 shorthand) hosts, missing or extra slashes, tabs and newlines
+# (browsers drop them), dot segments and characters browsers percent-encode. Rather than carry a
+# second URL parser, only the grammar on which both read the same host is accepted: an ASCII
+# scheme, "://", letters-digits-hyphens labels (or [::1]), an optional decimal port, then RFC 3986
+# path/query/fragment characters without quotes or dot segments.
+_PCHAR = r"(?:[A-Za-z0-9\-._~!$&()*+,;=:@]|%[0-9A-Fa-f]{2})"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_BROWSER_URL = re.compile(
+    rf"(?P<scheme>https?)://(?P<host>{_LABEL}(?:\.{_LABEL})*|\[::1\])(?::(?P<port>[0-9]{{1,5}}))?"
+    rf"(?P<path>/(?:{_PCHAR}|/)*)?(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?",
+    re.IGNORECASE | re.ASCII,
+)
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*", re.IGNORECASE | re.ASCII)
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])")
+_DOT_SEGMENTS = frozenset({".", "..", "%2e", "%2e%2e", ".%2e", "%2e."})
+_MAX_BROWSER_URL = 2048
+
+
+def _browser_url(url: str | None) -> tuple[str, str] | None:
+    """``(scheme, host)`` (both lowercase) of a URL that urlsplit and a browser read alike, or
+    ``None`` when it falls outside that grammar (see the comment above)."""
+    if not url or len(url) > _MAX_BROWSER_URL:
+        return None
+    match = _BROWSER_URL.fullmatch(url)
+    if match is None:
+        return None
+    host = match["host"].lower()
+    last = host.rsplit(".", 1)[-1]
+    if _NUMERIC_LABEL.fullmatch(last) and not _IPV4.fullmatch(host):
+        return None  # a browser reads 127.1, 0x7f.0.0.1 or 2130706433 as an IPv4 address
+    if match["port"] is not None and int(match["port"]) > 65535:
+        return None
+    path = match["path"] or ""
+    if any(segment.lower() in _DOT_SEGMENTS for segment in path.split("/")):
+        return None
+    parts = urlsplit(url)  # belt and braces: Python must read the same host
+    if (parts.hostname or "").lower() != host.strip("[]") or parts.username is not None:
+        return None
+    return match["scheme"].lower(), host
 
 
 _WIRE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
