@@ -18,7 +18,7 @@ import platform
 import time
 from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Self, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 import anyio
 import httpx
@@ -51,9 +51,14 @@ from axepta.protocol import (
     PreparedRequest,
     ProtocolCore,
     RawReply,
+    Record,
     SendFailure,
     Sleep,
 )
+
+if TYPE_CHECKING:
+    from axepta.ledger import Ledger
+    from axepta.ledger.journal import Journal
 
 __all__ = [
     "AXEPTA_BASE_URL",
@@ -128,6 +133,7 @@ class _BaseClient:
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        ledger: Ledger | None = None,
     ) -> None:
         self._core = ProtocolCore(
             credentials,
@@ -140,6 +146,16 @@ class _BaseClient:
             omit_mac=omit_mac,
         )
         self._timeout = _timeout(timeout)
+        self._journal: Journal | None = None
+        if ledger is not None:
+            from axepta.ledger.journal import Journal  # SQLAlchemy loads only with a ledger
+
+            self._journal = Journal(ledger, credentials.merchant_id)
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The books every call is journaled in (``None``: no journaling)."""
+        return None if self._journal is None else self._journal.ledger
 
     @classmethod
     def computop(cls, credentials: Credentials, **kwargs: Any) -> Self:
@@ -299,6 +315,7 @@ class AxeptaClient(_BaseClient):
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        ledger: Ledger | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -310,6 +327,7 @@ class AxeptaClient(_BaseClient):
             retry_backoff=retry_backoff,
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
+            ledger=ledger,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ConfigurationError("http_client must be an httpx.Client (use AsyncAxeptaClient for httpx.AsyncClient)")
@@ -336,13 +354,16 @@ class AxeptaClient(_BaseClient):
 
     def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
-        steps = self._core.exchange(prepared)
+        steps = self._core.exchange(prepared, journal=self._journal is not None)
         step = next(steps)
         while True:
             try:
                 if isinstance(step, Sleep):
                     time.sleep(step.seconds)
                     step = steps.send(None)
+                elif isinstance(step, Record):
+                    assert self._journal is not None
+                    step = steps.send(self._journal.record(step))
                 else:
                     step = steps.send(self._transmit(step.prepared))
             except StopIteration as stop:
@@ -550,6 +571,7 @@ class AsyncAxeptaClient(_BaseClient):
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        ledger: Ledger | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -561,6 +583,7 @@ class AsyncAxeptaClient(_BaseClient):
             retry_backoff=retry_backoff,
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
+            ledger=ledger,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client must be an httpx.AsyncClient (use AxeptaClient for httpx.Client)")
@@ -589,13 +612,17 @@ class AsyncAxeptaClient(_BaseClient):
 
     async def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
-        steps = self._core.exchange(prepared)
+        steps = self._core.exchange(prepared, journal=self._journal is not None)
         step = next(steps)
         while True:
             try:
                 if isinstance(step, Sleep):
                     await anyio.sleep(step.seconds)
                     step = steps.send(None)
+                elif isinstance(step, Record):
+                    assert self._journal is not None
+                    # the same sync unit of work as the sync client, in a worker thread
+                    step = steps.send(await anyio.to_thread.run_sync(self._journal.record, step))
                 else:
                     step = steps.send(await self._transmit(step.prepared))
             except StopIteration as stop:
