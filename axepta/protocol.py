@@ -492,10 +492,10 @@ class ProtocolCore:
         changed = sorted({k for k, _ in params} ^ set(was) | {k for k, v in params if k in was and was[k] != v})
         what = f"{first.label} of {was.get('Amount')} {was.get('Currency')}"
         what += f" on PayID {was['PayID']}" if was.get("PayID") else f" with TransID {was.get('TransID')}"
-        differs = "is another operation" if first is not op else f"has other parameters ({', '.join(changed)})"
+        differs = f"not a {first.label}" if first is not op else f"other parameters: {', '.join(changed)}"
         raise InvalidRequestError(
-            f"ReqId {req_id}: already used by this client for the {what}; this {op.label} "
-            f"{differs}. A ReqId names one operation (PROTOCOL.md §6.2): the platform answers a ReqId "
+            f"ReqId {req_id}: already used by this client for the {what}; this {op.label} is "
+            f"another operation ({differs}). A ReqId names one operation (PROTOCOL.md §6.2): the platform answers a ReqId "
             "it knows with the first request's outcome, so this request would not be carried out. "
             "Use a new ReqId for a new operation, and the same parameters to retry.",
             field="ReqId",

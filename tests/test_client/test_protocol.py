@@ -327,7 +327,7 @@ def test_remembered_req_ids_are_bounded(credentials: Credentials, monkeypatch: p
     for n in range(5):
         core.prepare(CaptureRequest(pay_id=PAY_ID, trans_id="T-1", amount=100 + n, currency="EUR", req_id=f"R{n}"))
     core.prepare(CaptureRequest(pay_id=PAY_ID, trans_id="T-1", amount=100 + 4, currency="EUR", req_id="R4"))  # a retry
-    with pytest.raises(InvalidRequestError, match=r"other parameters \(Amount\)") as info:
+    with pytest.raises(InvalidRequestError, match=r"another operation \(other parameters: Amount\)") as info:
         core.prepare(CaptureRequest(pay_id=PAY_ID, trans_id="T-1", amount=999, currency="EUR", req_id="R4"))
     assert info.value.field == "ReqId" and info.value.rule == "one ReqId, one operation"
     with pytest.raises(InvalidRequestError, match="another operation"):
