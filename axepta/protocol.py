@@ -419,7 +419,7 @@ class ProtocolCore:
         self._req_id_factory = req_id_factory or (lambda: uuid.uuid4().hex)
         self._clock = clock
         # ReqId -> (operation, parameters) of the last MAX_REMEMBERED_REQ_IDS prepared requests
-        self._req_ids: OrderedDict[str, tuple[str, tuple[tuple[str, str | None], ...]]] = OrderedDict()
+        self._req_ids: OrderedDict[str, tuple[str, Mapping[str, str | None]]] = OrderedDict()
         self._req_ids_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -454,7 +454,7 @@ class ProtocolCore:
         fields = self._plaintext(op, request, req_id)
         if req_id is not None:
             self._remember_req_id(op, req_id, fields)
-        plaintext = encode_params(fields)
+        plaintext = _join(fields)
         encrypted = self.credentials.codec.encrypt(plaintext)
         form = {
             "MerchantID": self.credentials.merchant_id,
@@ -476,20 +476,22 @@ class ProtocolCore:
         """One ReqId, one operation (§6.2): the platform answers a ReqId it knows with the first
         request's outcome, whatever the new parameters, so a ReqId this core already prepared
         for another operation or other parameters is refused before anything is sent."""
-        params = tuple((k, v) for k, v in fields.items() if k != "MAC" and k != "ReqId")
+        # the MAC follows from the other fields and the ReqId is the key: the plaintext fields as
+        # they are identify the operation (compared as dicts, in C)
         with self._req_ids_lock:
             known = self._req_ids.get(req_id)
             if known is None:
-                self._req_ids[req_id] = (op.name, params)
+                self._req_ids[req_id] = (op.name, fields)
                 if len(self._req_ids) > MAX_REMEMBERED_REQ_IDS:
                     self._req_ids.popitem(last=False)
                 return
             self._req_ids.move_to_end(req_id)
-        if known == (op.name, params):
+        if known[0] == op.name and known[1] == fields:
             return  # a retry of the same operation
         first = OPERATIONS[known[0]]
-        was = dict(known[1])
-        changed = sorted({k for k, _ in params} ^ set(was) | {k for k, v in params if k in was and was[k] != v})
+        was = {k: v for k, v in known[1].items() if v is not None and k not in ("MAC", "ReqId")}
+        now = {k: v for k, v in fields.items() if v is not None and k not in ("MAC", "ReqId")}
+        changed = sorted(set(now) ^ set(was) | {k for k, v in now.items() if k in was and was[k] != v})
         what = f"{first.label} of {was.get('Amount')} {was.get('Currency')}"
         what += f" on PayID {was['PayID']}" if was.get("PayID") else f" with TransID {was.get('TransID')}"
         differs = f"not a {first.label}" if first is not op else f"other parameters: {', '.join(changed)}"
@@ -1084,6 +1086,17 @@ def _require_encrypted(op: Operation, params: Params) -> None:
                 f"{op.label}: the encrypted part of the reply carries no {key} "
                 "(fields in clear beside Data are not trusted)"
             )
+
+
+def _join(fields: Mapping[str, str | None]) -> str:
+    """:func:`encode_params` for the core's own plaintexts (field names are its constants): one
+    join, and the one-'&'-per-pair count proves no value holds an '&'; otherwise
+    :func:`encode_params` names the field."""
+    parts = [f"{k}={v}" for k, v in fields.items() if v is not None]
+    text = "&".join(parts)
+    if text.count("&") != len(parts) - 1:
+        return encode_params(fields)  # raises InvalidRequestError naming the field
+    return text
 
 
 _REFUND_KEYS: Final = ("GrossRefundAmount", "NetRefundAmount", "FeeRefundAmount")

@@ -76,6 +76,11 @@ class Params(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """``params.get("PayID")`` without raising and catching ``KeyError`` (Mapping's way)."""
+        item = self._items.get(key.lower())
+        return default if item is None else item[1]
+
     def get_any(self, *keys: str) -> str | None:
         """The value of the first of ``keys`` present (e.g. ``get_any("mid", "MerchantID")``)."""
         for key in keys:
@@ -94,6 +99,10 @@ class Params(Mapping[str, str]):
         for key in other:
             pairs[key.lower()] = (key, other[key])
         return Params._from_pairs(pairs)
+
+    def folded(self) -> Mapping[str, tuple[str, str]]:
+        """The entries by lower-case key, each ``(original spelling, value)``; read only."""
+        return self._items
 
     def to_dict(self) -> dict[str, str]:
         """A plain ``dict`` with the original spellings."""
