@@ -189,7 +189,16 @@ class ReceivingMixin:
         if notification.trans_id:
             payment = queries.payment_by(conn, merchant_id, trans_id=notification.trans_id, lock=True)
         if payment is None and notification.pay_id:
-            payment = queries.payment_by(conn, merchant_id, pay_id=notification.pay_id, lock=True)
+            # the bound TransID and PayID must name the same payment: a PayID the books hold for
+            # another TransID is a contradiction for a person, never a reason to apply
+            other = queries.payment_by(conn, merchant_id, pay_id=notification.pay_id, lock=True)
+            if other is not None:
+                why = f"PayID {notification.pay_id} belongs to TransID {other.trans_id}, not {notification.trans_id}"
+                queries.update_payment(conn, other.id, {"attention": why, "updated_at": when})
+                sql.update_message(conn, message_id, {"state": "conflict", "reason": why, "payment_id": other.id,
+                                                      "updated_at": when})
+                return Receipt(inbox.ANSWERS["conflict"], "conflict", _payment(queries.payment_by_id(conn, other.id)),
+                               message_id, why)
         if payment is None:
             reason = "no payment with this TransID yet (the notification may have overtaken the shop's commit)"
             sql.update_message(conn, message_id, {"state": "unmatched", "reason": reason, "updated_at": when})

@@ -80,6 +80,14 @@ def test_another_payid_for_a_known_transid_is_a_conflict(ledger: Ledger, credent
     assert ledger.events() == []
 
 
+def test_a_payid_the_books_hold_for_another_transid_is_a_conflict(ledger: Ledger, credentials: Credentials) -> None:
+    add_payment(ledger, "T4B", pay_id=PAY)
+    other = ledger.receive_notification(result("UNKNOWN", PAY), credentials)
+    assert (other.status_code, other.outcome) == (200, "conflict")
+    assert other.payment is not None and other.payment.trans_id == "T4B" and other.payment.state == "created"
+    assert ledger.events() == []
+
+
 def test_forged_is_rejected_without_taking_the_genuine_key(ledger: Ledger, credentials: Credentials) -> None:
     add_payment(ledger, "T5")
     fields = with_mac({"mid": credentials.merchant_id, "PayID": PAY, "TransID": "T5", "Status": "OK", "Code": "00000000"},
