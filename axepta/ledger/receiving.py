@@ -16,6 +16,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
@@ -25,7 +26,7 @@ from axepta.errors import ConfigurationError, NotificationError
 from axepta.ipn import IpnMessage, IpnVerification, check_ipn, parse_ipn, verify_ipn
 from axepta.ledger import inbox
 from axepta.ledger.accounts import NO_ACCOUNT, Original, TopUp, normalise_email, plan_topup
-from axepta.ledger.machine import Fact, decide
+from axepta.ledger.machine import Decision, Fact, decide
 from axepta.ledger.outbox import EVENT_RETRY, VERIFY_RETRY, RetryPolicy, check_kind, handlers_for
 from axepta.ledger.receipts import Entry, Event, EventRecord, Message, Receipt
 from axepta.ledger.records import Payment
@@ -166,82 +167,68 @@ class ReceivingMixin:
     def _notification_unit(
         self, conn: Connection, notification: Notification, key: str, body: bytes, when: datetime
     ) -> Receipt:
-        merchant_id = notification.merchant_id
-        message_id = sql.insert_message_once(conn, {
-            "merchant_id": merchant_id, "source": "axepta", "dedup_key": key, "body": body,
-            "verification": "authenticated", "state": "received", "attempts": 1,
-            "fields": inbox.notification_fields(notification), "received_at": when, "updated_at": when,
-        })
-        if message_id is None:
-            row = sql.message_by_key(conn, merchant_id, "axepta", key, lock=True)
-            assert row is not None
-            if inbox.redelivery(row.state) == "settled":
-                return Receipt(200, "duplicate", self._payment_by_id(conn, row.payment_id), row.id)
-            message_id = int(row.id)
-            sql.update_message(conn, message_id, {"attempts": row.attempts + 1, "updated_at": when})
-        return self._apply_notification(conn, message_id, notification, when)
-
-    def _apply_notification(
-        self, conn: Connection, message_id: int, notification: Notification, when: datetime
-    ) -> Receipt:
+        """One transaction: lock the payment (one writer per payment), decide (pure), claim the
+        key with the message and its outcome, then write the effects. A delivery that finds the
+        key settled changes nothing; one that finds it waiting (unmatched, failed) takes it over."""
         merchant_id = notification.merchant_id
         payment = None
         if notification.trans_id:
             payment = queries.payment_by(conn, merchant_id, trans_id=notification.trans_id, lock=True)
-        if payment is None and notification.pay_id:
-            # the bound TransID and PayID must name the same payment: a PayID the books hold for
-            # another TransID is a contradiction for a person, never a reason to apply
-            other = queries.payment_by(conn, merchant_id, pay_id=notification.pay_id, lock=True)
-            if other is not None:
-                why = f"PayID {notification.pay_id} belongs to TransID {other.trans_id}, not {notification.trans_id}"
-                queries.update_payment(conn, other.id, {"attention": why, "updated_at": when})
-                sql.update_message(conn, message_id, {"state": "conflict", "reason": why, "payment_id": other.id,
-                                                      "updated_at": when})
-                return Receipt(inbox.ANSWERS["conflict"], "conflict", _payment(queries.payment_by_id(conn, other.id)),
-                               message_id, why)
+        target, outcome, decision, note = payment, "unmatched", None, None
         if payment is None:
-            reason = "no payment with this TransID yet (the notification may have overtaken the shop's commit)"
-            sql.update_message(conn, message_id, {"state": "unmatched", "reason": reason, "updated_at": when})
-            return Receipt(inbox.ANSWERS["unmatched"], "unmatched", None, message_id, reason)
-        outcome, note = self._decide_notification(conn, payment, message_id, notification, when)
-        sql.update_message(conn, message_id, {
-            "state": outcome, "reason": note, "payment_id": payment.id, "updated_at": when,
-        })
-        after = queries.payment_by_id(conn, payment.id)
-        return Receipt(inbox.ANSWERS[outcome], outcome, _payment(after), message_id, note)
-
-    def _decide_notification(
-        self, conn: Connection, payment: Row, message_id: int, notification: Notification, when: datetime
-    ) -> tuple[str, str | None]:
-        if payment.pay_id and notification.pay_id and payment.pay_id != notification.pay_id:
-            note = f"another PayID ({notification.pay_id}) for TransID {payment.trans_id} (the books hold {payment.pay_id})"
-            queries.update_payment(conn, payment.id, {"attention": note, "updated_at": when})
-            return "conflict", note
-        kind = inbox.notification_fact(
-            notification, capture=payment.capture, tx_type=payment.tx_type, paypal_method=payment.paypal_method
-        )
-        if kind is None:
-            note = f"result code {notification.code} status {notification.status} needs a person (D12)"
-            queries.update_payment(conn, payment.id, {"attention": note, "updated_at": when})
-            return "conflict", note
-        decision = decide(books_of(payment), Fact(kind, "notification"))
-        apply_decision(conn, payment, decision, cause="message", when=when, message_id=message_id)
+            note = "no payment with this TransID yet (the notification may have overtaken the shop's commit)"
+            if notification.pay_id:
+                # the bound TransID and PayID name one payment: a PayID the books hold for another
+                # TransID is a contradiction for a person, never a reason to apply
+                target = queries.payment_by(conn, merchant_id, pay_id=notification.pay_id, lock=True)
+                if target is not None:
+                    outcome = "conflict"
+                    note = f"PayID {notification.pay_id} belongs to TransID {target.trans_id}, not {notification.trans_id}"
+        else:
+            outcome, decision, note = _plan_notification(payment, notification)
+        values = {
+            "merchant_id": merchant_id, "source": "axepta", "dedup_key": key, "body": body,
+            "verification": "authenticated", "state": outcome, "reason": note,
+            "payment_id": None if target is None else target.id, "attempts": 1,
+            "fields": inbox.notification_fields(notification), "received_at": when, "updated_at": when,
+        }
+        message_id = sql.insert_message_once(conn, values)
+        if message_id is None:
+            row = sql.message_by_key(conn, merchant_id, "axepta", key, lock=True)
+            assert row is not None
+            if inbox.redelivery(row.state) == "settled":
+                return Receipt(200, "duplicate", None if target is None else _payment(target), row.id)
+            message_id = int(row.id)
+            sql.update_message(conn, message_id, {"state": outcome, "reason": note, "payment_id": values["payment_id"],
+                                                  "attempts": row.attempts + 1, "updated_at": when})
+        if target is None:
+            return Receipt(inbox.ANSWERS["unmatched"], "unmatched", None, message_id, note)
+        if decision is None:  # a conflict found before the state machine: kept for a person
+            queries.update_payment(conn, target.id, {"attention": note, "updated_at": when})
+            return Receipt(inbox.ANSWERS[outcome], outcome, replace(_payment(target), attention=note, updated_at=when),
+                           message_id, note)
+        apply_decision(conn, target, decision, cause="message", when=when, message_id=message_id)
+        learnt = None
         if decision.verdict != "conflict":
-            self._remember_ids(conn, payment, notification, when)
-        return decision.verdict, decision.note
+            learnt = self._remember_ids(conn, target, notification, when)
+        return Receipt(inbox.ANSWERS[outcome], outcome, _after(target, decision, when, learnt), message_id, note)
 
     @staticmethod
-    def _remember_ids(conn: Connection, payment: Row, notification: Notification, when: datetime) -> None:
+    def _remember_ids(conn: Connection, payment: Row, notification: Notification, when: datetime) -> str | None:
+        """Store the PayPal ids the result reports; returns the PayID when the payment learnt it."""
+        learnt = None
         # PayID is MAC-bound: a Smart Button order learns it from its first result
         if (payment.pay_id is None and notification.pay_id
                 and queries.payment_by(conn, payment.merchant_id, pay_id=notification.pay_id) is None):
             queries.update_payment(conn, payment.id, {"pay_id": notification.pay_id, "updated_at": when})
-        for kind, value in (("tid", notification.tid), ("transaction_id", notification.transaction_id),
-                            ("billing_agreement_id", notification.billing_agreement_id)):
-            if value:
-                # reported by a notification only: kept with that source (D14), never used to
-                # select the payment a message applies to
-                queries.add_payment_id(conn, payment.id, kind, value[:64], "notification", when)
+            learnt = notification.pay_id
+        # reported by a notification only: kept with that source (D14), never used to select the
+        # payment a message applies to
+        ids = [(kind, value[:64]) for kind, value in (
+            ("tid", notification.tid), ("transaction_id", notification.transaction_id),
+            ("billing_agreement_id", notification.billing_agreement_id)) if value]
+        sql.add_payment_ids(conn, payment.id, ids, "notification", when)
+        return learnt
 
     # -- PayPal IPN (PROTOCOL.md §9) ------------------------------------------------------------
 
@@ -717,6 +704,41 @@ class Accounts:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _plan_notification(payment: Row, notification: Notification) -> tuple[str, Decision | None, str | None]:
+    """The outcome of an authenticated result for its payment, decided without writing."""
+    if payment.pay_id and notification.pay_id and payment.pay_id != notification.pay_id:
+        return "conflict", None, (
+            f"another PayID ({notification.pay_id}) for TransID {payment.trans_id} (the books hold {payment.pay_id})"
+        )
+    kind = inbox.notification_fact(
+        notification, capture=payment.capture, tx_type=payment.tx_type, paypal_method=payment.paypal_method
+    )
+    if kind is None:
+        return "conflict", None, f"result code {notification.code} status {notification.status} needs a person (D12)"
+    decision = decide(books_of(payment), Fact(kind, "notification"))
+    return decision.verdict, decision, decision.note
+
+
+def _after(payment: Row, decision: Decision, when: datetime, pay_id: str | None) -> Payment:
+    """The payment as :func:`apply_decision` left it (no second read)."""
+    before = _payment(payment)
+    if decision.verdict == "conflict":
+        return replace(before, attention=decision.note, updated_at=when)
+    if not decision.changes:
+        return before if pay_id is None else replace(before, pay_id=pay_id, updated_at=when)
+    return replace(
+        before,
+        state=decision.state,
+        amount_authorized=before.amount_authorized + decision.delta_authorized,
+        amount_captured=before.amount_captured + decision.delta_captured,
+        amount_refunded=before.amount_refunded + decision.delta_refunded,
+        charged_back=before.charged_back if decision.charged_back is None else decision.charged_back,
+        attention=decision.note or before.attention,
+        pay_id=pay_id or before.pay_id,
+        updated_at=when,
+    )
 
 
 def inbox_max_body() -> int:

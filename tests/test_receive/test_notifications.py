@@ -131,20 +131,22 @@ def test_storage_failure_answers_500_and_the_retry_applies(
     ledger: Ledger, credentials: Credentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_payment(ledger, "T9")
-    real = sql.update_message
+    real = sql.add_payment_ids
     calls = {"n": 0}
 
     def broken(*args: Any, **kwargs: Any) -> None:
         calls["n"] += 1
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sql, "update_message", broken)
+    monkeypatch.setattr(sql, "add_payment_ids", broken)  # fails after the payment was moved
     failed = ledger.receive_notification(result("T9", PAY), credentials)
     assert (failed.status_code, failed.outcome) == (500, "failed") and calls["n"] == 1
     assert failed.reason is not None and "RuntimeError" in failed.reason and "disk full" not in failed.reason
     payment = ledger.payment("T9")
     assert payment is not None and payment.state == "created"  # nothing half-applied
-    monkeypatch.setattr(sql, "update_message", real)
+    (failed_row,) = ledger.messages()
+    assert failed_row.state == "failed" and ledger.events() == []
+    monkeypatch.setattr(sql, "add_payment_ids", real)
     retry = ledger.receive_notification(result("T9", PAY), credentials)
     assert (retry.status_code, retry.outcome) == (200, "applied")
     assert len(ledger.events()) == 1

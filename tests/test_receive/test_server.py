@@ -80,7 +80,7 @@ def test_storage_failure_answers_500(ledger: Ledger, credentials: Credentials, m
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(sql, "update_message", broken)
+    monkeypatch.setattr(sql, "insert_message_once", broken)
     client = _client(create_app(ledger, credentials, background=False))
     answer = client.post("/axepta/notify", content=result("S2", PAY), headers=FORM)
     assert (answer.status_code, answer.text.strip()) == (500, "failed")

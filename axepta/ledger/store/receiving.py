@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from axepta.ledger.store.queries import insert_ignore, insert_row
@@ -31,6 +33,7 @@ from axepta.ledger.store.schema import (
 __all__ = [
     "account_for_email",
     "account_exists",
+    "add_payment_ids",
     "balance",
     "claim_events",
     "claim_messages",
@@ -64,15 +67,51 @@ def insert_message(conn: Connection, values: Mapping[str, Any]) -> int:
     return insert_row(conn, MESSAGES, values)
 
 
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(conn: Connection, name: str) -> Any:
+    """A statement built once per dialect, executed with its parameters apart (SQLAlchemy then
+    reuses its compiled form: building ``insert().values(**row)`` anew for every message cost
+    more than the database's own work)."""
+    dialect = conn.dialect.name
+    stmt = _STATEMENTS.get((dialect, name))
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        if name == "message_once":
+            stmt = (insert(MESSAGES).on_conflict_do_nothing(index_elements=["merchant_id", "source", "dedup_key"])
+                    .returning(MESSAGES.c.id))
+        elif name == "payment_id":
+            stmt = insert(PAYMENT_IDS).on_conflict_do_nothing(index_elements=["payment_id", "kind", "value"])
+        else:  # pragma: no cover - a programming error
+            raise KeyError(name)
+        _STATEMENTS[(dialect, name)] = stmt
+    return stmt
+
+
+_MESSAGE_COLUMNS = tuple(c.name for c in MESSAGES.columns if c.name != "id")
+
+
 def insert_message_once(conn: Connection, values: Mapping[str, Any]) -> int | None:
     """Insert a keyed message unless its (merchant, source, key) is stored; its id, or ``None``
     when another delivery holds the key (on PostgreSQL this waits for that delivery's
     transaction to end: the unique index, not a lookup, stops the duplicate)."""
-    if not insert_ignore(conn, MESSAGES, values, ("merchant_id", "source", "dedup_key")):
-        return None
-    row = message_by_key(conn, values["merchant_id"], values["source"], values["dedup_key"])
-    assert row is not None
-    return int(row.id)
+    params = {name: values.get(name) for name in _MESSAGE_COLUMNS}
+    params["attempts"] = values.get("attempts", 0)
+    row = conn.execute(_statement(conn, "message_once"), params).first()
+    return None if row is None else int(row.id)
+
+
+def add_payment_ids(
+    conn: Connection, payment_id: int, ids: Sequence[tuple[str, str]], source: str, now: datetime
+) -> None:
+    """Keep PayPal ids (kind, value) reported for a payment, each once, in one statement."""
+    if ids:
+        conn.execute(_statement(conn, "payment_id"), [
+            {"payment_id": payment_id, "kind": kind, "value": value, "source": source, "operation_id": None,
+             "created_at": now}
+            for kind, value in ids
+        ])
 
 
 def message_by_key(
