@@ -61,13 +61,12 @@ def body(trans_id: str, pay_id: str) -> bytes:
 
 def prepare(url: str, prefix: str, count: int) -> list[bytes]:
     """``count`` payments in the books and one genuine result body for each."""
-    with Ledger(url) as ledger:
-        with ledger.store.write() as conn:
-            for n in range(count):
-                queries.insert_payment(conn, {
-                    "merchant_id": MID, "kind": "order", "trans_id": f"{prefix}-{n}", "amount": 1234,
-                    "currency": "EUR", "capture": "Auto", "state": "created", "created_at": NOW, "updated_at": NOW,
-                })
+    with Ledger(url) as ledger, ledger.store.write() as conn:
+        for n in range(count):
+            queries.insert_payment(conn, {
+                "merchant_id": MID, "kind": "order", "trans_id": f"{prefix}-{n}", "amount": 1234,
+                "currency": "EUR", "capture": "Auto", "state": "created", "created_at": NOW, "updated_at": NOW,
+            })
     return [body(f"{prefix}-{n}", f"{prefix[:8]:0<8}{n:024x}") for n in range(count)]
 
 

@@ -5,7 +5,6 @@ books that are not migrated."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ ENV = {"AXEPTA_MERCHANT_ID": DEMO_MID, "AXEPTA_BLOWFISH_KEY": DEMO_BLOWFISH, "AX
 
 
 @pytest.fixture
-def cli(books_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def cli(books_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AXEPTA_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("AXEPTA_DATABASE_URL", books_url)
     for name in ("AXEPTA_PROFILE", "AXEPTA_PAYPAL_RECEIVERS", "AXEPTA_IPN_VERIFY_URL"):
@@ -38,7 +37,7 @@ def cli(books_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
             assert secret not in res.output
         return json.loads(res.stdout) if args[0] == "--json" else res.stdout
 
-    yield run
+    return run
 
 
 def test_accounts_link_topup_balance_unmatched_assign(cli: Any, books_url: str) -> None:

@@ -141,7 +141,7 @@ def test_serve_and_ipn_send_console(tmp_path: Path) -> None:
     port, verify_port = _free_port(), _free_port()
     env = {**os.environ, **ENV, "AXEPTA_DATABASE_URL": url, "AXEPTA_CONFIG": str(tmp_path / "absent.toml"),
            "COLUMNS": "200"}
-    (serve_line, serve_out), (send_line, send_out) = console(2)
+    (serve_line, _), (send_line, send_out) = console(2)
     serve_args = serve_line.rstrip(" &").split()[1:]
     serve_args = [a.replace("8766", str(verify_port)) for a in serve_args] + ["--port", str(port), "--interval", "0.1"]
     process = subprocess.Popen([sys.executable, "-m", "axepta", *serve_args], env=env, stdout=subprocess.PIPE,
