@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Self, cast
+from typing import Any, Literal, Self, TypeVar, cast
 
 import anyio
 import httpx
 
 from axepta.credentials import Credentials
 from axepta.errors import ConfigurationError
+from axepta.inquiry import PreparedInquiry
+from axepta.models.inquiry import Inquire24Request, InquireRequest, Inquiry, InquiryRequest
 from axepta.models.requests import (
     Address,
     AuthorizeRequest,
@@ -51,6 +53,7 @@ from axepta.protocol import (
     PreparedRequest,
     ProtocolCore,
     RawReply,
+    Send,
     SendFailure,
     Sleep,
 )
@@ -65,6 +68,8 @@ __all__ = [
     "AsyncAxeptaClient",
     "AxeptaClient",
 ]
+
+_T = TypeVar("_T")
 
 #: connect 5 s, read 30 s, write and pool 45 s (§3.3)
 DEFAULT_TIMEOUT = httpx.Timeout(45, connect=5, read=30)
@@ -128,6 +133,7 @@ class _BaseClient:
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        inquiry_backoff: Sequence[float] = (1.0, 4.0),
     ) -> None:
         self._core = ProtocolCore(
             credentials,
@@ -138,6 +144,7 @@ class _BaseClient:
             max_retries=max_retries,
             retry_backoff=retry_backoff,
             omit_mac=omit_mac,
+            inquiry_backoff=inquiry_backoff,
         )
         self._timeout = _timeout(timeout)
 
@@ -178,6 +185,16 @@ class _BaseClient:
         The ReqId is fixed here: persist ``prepared.req_id`` before :meth:`send` if the
         operation must be retried later. Raises :class:`~axepta.errors.InvalidRequestError`."""
         return self._core.prepare(request)
+
+    def prepare_inquiry(self, *, trans_id: str, pay_id: str | None = None) -> PreparedInquiry:
+        """Build a status inquiry without sending it (``inquire.aspx`` with ``pay_id``, else
+        ``inquire24.aspx``). Raises :class:`~axepta.errors.InvalidRequestError`."""
+        request: InquiryRequest = (
+            Inquire24Request(trans_id=trans_id)
+            if pay_id is None
+            else InquireRequest(pay_id=pay_id, trans_id=trans_id)
+        )
+        return self._core.prepare_inquiry(request)
 
     def paypal_button_params(
         self,
@@ -284,7 +301,9 @@ class AxeptaClient(_BaseClient):
     anything, :class:`~axepta.errors.GatewayError` for any ``Code`` but ``00000000``,
     :class:`~axepta.errors.TransportError` (with ``req_id``) when the network fails,
     :class:`~axepta.errors.SignatureError`, :class:`~axepta.errors.ProtocolError` or
-    :class:`~axepta.errors.CryptoError` for a reply that cannot be trusted."""
+    :class:`~axepta.errors.CryptoError` for a reply that cannot be trusted. :meth:`inquire`
+    asks for a payment's status (no money moves; "not found" is an answer, not an error) and
+    retries transport failures after each of ``inquiry_backoff``'s delays (D-INQ-6)."""
 
     def __init__(
         self,
@@ -299,6 +318,7 @@ class AxeptaClient(_BaseClient):
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        inquiry_backoff: Sequence[float] = (1.0, 4.0),
     ) -> None:
         super().__init__(
             credentials,
@@ -310,6 +330,7 @@ class AxeptaClient(_BaseClient):
             retry_backoff=retry_backoff,
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
+            inquiry_backoff=inquiry_backoff,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ConfigurationError("http_client must be an httpx.Client (use AsyncAxeptaClient for httpx.AsyncClient)")
@@ -336,7 +357,9 @@ class AxeptaClient(_BaseClient):
 
     def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
-        steps = self._core.exchange(prepared)
+        return self._drive(self._core.exchange(prepared))
+
+    def _drive(self, steps: Generator[Send | Sleep, RawReply | SendFailure | None, _T]) -> _T:
         step = next(steps)
         while True:
             try:
@@ -346,9 +369,9 @@ class AxeptaClient(_BaseClient):
                 else:
                     step = steps.send(self._transmit(step.prepared))
             except StopIteration as stop:
-                return cast(Result, stop.value)
+                return cast(_T, stop.value)
 
-    def _transmit(self, prepared: PreparedRequest) -> RawReply | SendFailure:
+    def _transmit(self, prepared: PreparedRequest | PreparedInquiry) -> RawReply | SendFailure:
         try:
             with self._http.stream(
                 "POST",
@@ -531,6 +554,22 @@ class AxeptaClient(_BaseClient):
         )  # fmt: skip
         return cast(PaymentResult, self.send(self.prepare(request)))
 
+    def inquire(self, *, trans_id: str, pay_id: str | None = None, currency: str | None = None) -> Inquiry:
+        """Status inquiry (PROTOCOL.md §4.15): ``inquire.aspx`` when ``pay_id`` is given,
+        else ``inquire24.aspx`` (by TransID alone; use it only when the PayID is unknown).
+
+        ``trans_id`` is the payment's original TransID. Returns an :class:`~axepta.Inquiry`:
+        the authorised, captured and refunded amounts and the state they imply; "not found" and
+        "unavailable" (a failed inquiry on a test merchant) are answers (``found=False``), not
+        errors. Read-only: no ReqId, and transport failures are retried (3 attempts at most,
+        D-INQ-6). ``currency``, when given, must match the reply's. Raises
+        :class:`~axepta.errors.GatewayError` for any other failed inquiry."""
+        return self.send_inquiry(self.prepare_inquiry(trans_id=trans_id, pay_id=pay_id), currency=currency)
+
+    def send_inquiry(self, prepared: PreparedInquiry, *, currency: str | None = None) -> Inquiry:
+        """Send an inquiry built by :meth:`prepare_inquiry` (as :meth:`inquire`)."""
+        return self._drive(self._core.inquiry_exchange(prepared, currency=currency))
+
 
 class AsyncAxeptaClient(_BaseClient):
     """Asynchronous client: the methods of :class:`AxeptaClient` as coroutines (the pure ones —
@@ -550,6 +589,7 @@ class AsyncAxeptaClient(_BaseClient):
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        inquiry_backoff: Sequence[float] = (1.0, 4.0),
     ) -> None:
         super().__init__(
             credentials,
@@ -561,6 +601,7 @@ class AsyncAxeptaClient(_BaseClient):
             retry_backoff=retry_backoff,
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
+            inquiry_backoff=inquiry_backoff,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client must be an httpx.AsyncClient (use AxeptaClient for httpx.Client)")
@@ -589,7 +630,9 @@ class AsyncAxeptaClient(_BaseClient):
 
     async def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
-        steps = self._core.exchange(prepared)
+        return await self._drive(self._core.exchange(prepared))
+
+    async def _drive(self, steps: Generator[Send | Sleep, RawReply | SendFailure | None, _T]) -> _T:
         step = next(steps)
         while True:
             try:
@@ -599,9 +642,9 @@ class AsyncAxeptaClient(_BaseClient):
                 else:
                     step = steps.send(await self._transmit(step.prepared))
             except StopIteration as stop:
-                return cast(Result, stop.value)
+                return cast(_T, stop.value)
 
-    async def _transmit(self, prepared: PreparedRequest) -> RawReply | SendFailure:
+    async def _transmit(self, prepared: PreparedRequest | PreparedInquiry) -> RawReply | SendFailure:
         try:
             async with self._http.stream(
                 "POST",
@@ -781,3 +824,11 @@ class AsyncAxeptaClient(_BaseClient):
             currency=currency, ref_nr=ref_nr, order_desc=order_desc,
         )  # fmt: skip
         return cast(PaymentResult, await self.send(self.prepare(request)))
+
+    async def inquire(self, *, trans_id: str, pay_id: str | None = None, currency: str | None = None) -> Inquiry:
+        """Status inquiry, as :meth:`AxeptaClient.inquire`."""
+        return await self.send_inquiry(self.prepare_inquiry(trans_id=trans_id, pay_id=pay_id), currency=currency)
+
+    async def send_inquiry(self, prepared: PreparedInquiry, *, currency: str | None = None) -> Inquiry:
+        """Send an inquiry built by :meth:`prepare_inquiry` (as :meth:`inquire`)."""
+        return await self._drive(self._core.inquiry_exchange(prepared, currency=currency))
