@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from axepta.codes import SUCCESS, explain
-from axepta.crypto import Params, encode_params, parse_params, sign
+from axepta.crypto import Params, encode_params, sign
 from axepta.errors import AxeptaError, GatewayError, ProtocolError, TransportError
 from axepta.models.inquiry import (
     Inquire24Request,
@@ -196,8 +196,7 @@ def read_inquiry(
         raise ProtocolError(f"{label}: unexpected HTTP status {reply.status_code}")
     if len(reply.body) > MAX_REPLY_BYTES:
         raise ProtocolError(f"{label}: the reply is larger than {MAX_REPLY_BYTES} bytes")
-    params = core._reply_params(op, reply.body)
-    encrypted = parse_params(reply.body.decode("iso-8859-1").strip()).get("Data") is not None
+    params, encrypted = core._reply_params(op, prepared, reply.body)
     core._check_merchant(op, params)
     core._check_mac(op, params)
     trans_id = (params.get("TransID") or "").strip()

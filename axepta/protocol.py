@@ -707,7 +707,9 @@ class ProtocolCore:
             redirect_url=location,
         )
 
-    def _reply_params(self, op: Operation, prepared: PreparedRequest, body: bytes) -> tuple[Params, bool]:
+    def _reply_params(
+        self, op: Operation, prepared: PreparedRequest | PreparedInquiry, body: bytes
+    ) -> tuple[Params, bool]:
         """The reply's fields and whether they came from ``Data``. When ``Data`` is present the
         decrypted part alone is the reply: the clear fields beside it are never read (anyone can
         write them), only a clear merchant ID that names another merchant refuses it."""
@@ -1044,7 +1046,9 @@ def _len_of(params: Params) -> str | None:
     return None if value is None else value.strip()
 
 
-def _retry_advice(prepared: PreparedRequest) -> str:
+def _retry_advice(prepared: PreparedRequest | PreparedInquiry) -> str:
+    if not prepared.money_moving and prepared.operation in ("inquire", "inquire24"):
+        return "An inquiry changes nothing: asking again is safe."
     if prepared.req_id:
         return (
             "Check the outcome (notification, back office) before trying again, and try again "
