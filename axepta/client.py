@@ -21,7 +21,7 @@ import time
 from collections.abc import Collection, Generator, Mapping, Sequence
 from time import monotonic as _monotonic
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, cast
 
 import anyio
 import httpx
@@ -57,10 +57,15 @@ from axepta.protocol import (
     PreparedRequest,
     ProtocolCore,
     RawReply,
+    Record,
     Send,
     SendFailure,
     Sleep,
 )
+
+if TYPE_CHECKING:
+    from axepta.ledger import Ledger
+    from axepta.ledger.journal import Journal
 
 __all__ = [
     "AXEPTA_BASE_URL",
@@ -164,6 +169,7 @@ class _BaseClient:
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
         inquiry_backoff: Sequence[float] = (1.0, 4.0),
+        ledger: Ledger | None = None,
     ) -> None:
         self._core = ProtocolCore(
             credentials,
@@ -178,6 +184,16 @@ class _BaseClient:
         )
         self._timeout = _timeout(timeout)
         self._deadline = _http.deadline_of(self._timeout)
+        self._journal: Journal | None = None
+        if ledger is not None:
+            from axepta.ledger.journal import Journal  # SQLAlchemy loads only with a ledger
+
+            self._journal = Journal(ledger, credentials.merchant_id)
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The books every call is journaled in (``None``: no journaling)."""
+        return None if self._journal is None else self._journal.ledger
 
     @classmethod
     def computop(cls, credentials: Credentials, **kwargs: Any) -> Self:
@@ -344,6 +360,7 @@ class AxeptaClient(_BaseClient):
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
         inquiry_backoff: Sequence[float] = (1.0, 4.0),
+        ledger: Ledger | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -356,6 +373,7 @@ class AxeptaClient(_BaseClient):
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
             inquiry_backoff=inquiry_backoff,
+            ledger=ledger,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ConfigurationError("http_client must be an httpx.Client (use AsyncAxeptaClient for httpx.AsyncClient)")
@@ -383,9 +401,9 @@ class AxeptaClient(_BaseClient):
 
     def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
-        return self._drive(self._core.exchange(prepared))
+        return self._drive(self._core.exchange(prepared, journal=self._journal is not None))
 
-    def _drive(self, steps: Generator[Send | Sleep, RawReply | SendFailure | None, _T]) -> _T:
+    def _drive(self, steps: Generator[Send | Sleep | Record, Any, _T]) -> _T:
         """Run one exchange of the core (a call, or an inquiry) under one deadline."""
         deadline = _monotonic() + self._deadline
         step = next(steps)
@@ -394,6 +412,9 @@ class AxeptaClient(_BaseClient):
                 if isinstance(step, Sleep):
                     time.sleep(max(0.0, min(step.seconds, deadline - _monotonic())))
                     step = steps.send(None)
+                elif isinstance(step, Record):
+                    assert self._journal is not None
+                    step = steps.send(self._journal.record(step))
                 else:
                     step = steps.send(self._transmit(step.prepared, deadline))
             except StopIteration as stop:
@@ -628,6 +649,7 @@ class AsyncAxeptaClient(_BaseClient):
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
         inquiry_backoff: Sequence[float] = (1.0, 4.0),
+        ledger: Ledger | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -640,6 +662,7 @@ class AsyncAxeptaClient(_BaseClient):
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
             inquiry_backoff=inquiry_backoff,
+            ledger=ledger,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client must be an httpx.AsyncClient (use AxeptaClient for httpx.Client)")
@@ -668,9 +691,9 @@ class AsyncAxeptaClient(_BaseClient):
 
     async def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
-        return await self._drive(self._core.exchange(prepared))
+        return await self._drive(self._core.exchange(prepared, journal=self._journal is not None))
 
-    async def _drive(self, steps: Generator[Send | Sleep, RawReply | SendFailure | None, _T]) -> _T:
+    async def _drive(self, steps: Generator[Send | Sleep | Record, Any, _T]) -> _T:
         """Run one exchange of the core (a call, or an inquiry) under one deadline."""
         deadline = _monotonic() + self._deadline
         step = next(steps)
@@ -679,6 +702,10 @@ class AsyncAxeptaClient(_BaseClient):
                 if isinstance(step, Sleep):
                     await anyio.sleep(max(0.0, min(step.seconds, deadline - _monotonic())))
                     step = steps.send(None)
+                elif isinstance(step, Record):
+                    assert self._journal is not None
+                    # the same sync unit of work as the sync client, in a worker thread
+                    step = steps.send(await anyio.to_thread.run_sync(self._journal.record, step))
                 else:
                     step = steps.send(await self._transmit(step.prepared, deadline))
             except StopIteration as stop:
