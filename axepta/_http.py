@@ -22,6 +22,8 @@ Two rules every outbound call of the library follows:
 from __future__ import annotations
 
 import asyncio
+import itertools
+import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -38,7 +40,9 @@ __all__ = [
     "ACCEPT_IDENTITY",
     "BodyTooLarge",
     "DeadlineExceeded",
+    "DefaultAsyncTransport",
     "EncodingRefused",
+    "ShardedAsyncTransport",
     "aread_body",
     "async_deadline",
     "deadline_of",
@@ -304,3 +308,179 @@ def _already_read(response: httpx.Response, limit: int) -> bytes:
     if len(content) > limit:
         raise BodyTooLarge(limit, content[: limit + 1], len(content))
     return content
+
+
+# ---------------------------------------------------------------------------------------------
+# the async client's default pool
+
+
+class ShardedAsyncTransport(httpx.AsyncBaseTransport):
+    """``shards`` small httpcore pools of ``per_shard`` connections, used in turn: the default
+    transport of :class:`~axepta.AsyncAxeptaClient`.
+
+    httpcore's async pool rescans every connection for every queued request on each request
+    event (encode/httpcore#1035), so one pool of 200 connections spends most of its CPU on its
+    own bookkeeping at 200 calls in flight; 25 pools of 8 keep every scan short (figures in
+    docs/load.md). Each shard is a plain ``httpx.AsyncHTTPTransport`` — certificates verified
+    with one shared TLS context, HTTP/1.1, keep-alive — so respx and the rest of the httpx
+    ecosystem see nothing unusual."""
+
+    def __init__(self, *, shards: int = 25, per_shard: int = 8, verify: ssl.SSLContext | bool = True) -> None:
+        if shards < 1 or per_shard < 1:
+            raise ValueError("shards and per_shard must be at least 1")
+        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        self.pools: tuple[httpx.AsyncHTTPTransport, ...] = tuple(
+            httpx.AsyncHTTPTransport(verify=context, limits=limits) for _ in range(shards)
+        )
+        self._next = itertools.cycle(self.pools).__next__
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._next().handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for pool in self.pools:
+            await pool.aclose()
+
+
+# ---------------------------------------------------------------------------------------------
+# the async client's default transport: aiohttp under asyncio
+
+
+def _httpcore_patched() -> bool:
+    """``True`` while something (respx, a test double) has replaced httpcore's async pool entry
+    point: requests then go through httpcore so that it sees them."""
+    handler = httpcore.AsyncConnectionPool.handle_async_request
+    return not getattr(handler, "__module__", "").startswith("httpcore")
+
+
+class DefaultAsyncTransport(httpx.AsyncBaseTransport):
+    """The transport of :class:`~axepta.AsyncAxeptaClient` when no ``http_client`` is given.
+
+    Under asyncio, requests go out through one ``aiohttp`` connection pool (``max_connections``
+    connections, keep-alive ``keepalive_expiry`` seconds): its per-request cost does not grow
+    with the number of requests in flight, unlike httpcore's async pool (encode/httpcore#1035;
+    figures in docs/load.md). Certificates are verified (one TLS context, httpx's CA bundle),
+    redirects never followed, nothing decompressed, no cookie kept, and aiohttp's errors are
+    mapped to httpx's by what they prove: only a failure to connect says nothing was sent.
+
+    Under trio, or while httpcore's pool is patched (respx), the same requests go through
+    :class:`ShardedAsyncTransport` instead, so mocks and other event loops keep working."""
+
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        max_connections: int = 200,
+        keepalive_expiry: float = 5.0,
+    ) -> None:
+        self.ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        self._max_connections = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._session: Any = None  # an aiohttp.ClientSession, opened in the loop of the first call
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._shards: ShardedAsyncTransport | None = None
+
+    def _sharded(self) -> ShardedAsyncTransport:
+        if self._shards is None:
+            self._shards = ShardedAsyncTransport(verify=self.ssl_context)
+        return self._shards
+
+    def _open(self) -> Any:
+        import aiohttp  # imported on first use: the CLI and sync users never pay for it
+
+        loop = asyncio.get_running_loop()
+        if self._session is not None:
+            if self._loop is loop:
+                return self._session
+            raise RuntimeError("this AsyncAxeptaClient's connections belong to another event loop; use one client per loop")
+        connector = aiohttp.TCPConnector(
+            ssl=self.ssl_context, limit=self._max_connections, keepalive_timeout=self._keepalive_expiry
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+            auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None),
+        )  # fmt: skip
+        self._loop = loop
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if _httpcore_patched() or sniffio.current_async_library() != "asyncio":
+            return await self._sharded().handle_async_request(request)
+        import aiohttp
+
+        session = self._open()
+        timeout = request.extensions.get("timeout", {})
+        content = await request.aread()
+        try:
+            response = await session.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=content or None,
+                allow_redirects=False,
+                compress=None,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=timeout.get("pool"),
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
+                server_hostname=request.extensions.get("sni_hostname"),
+            )
+        except aiohttp.ClientError as exc:
+            raise _mapped(exc, request) from exc
+        return httpx.Response(
+            response.status,
+            headers=list(response.raw_headers),
+            stream=_AiohttpStream(response, request),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode("latin-1", "replace")},
+        )
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+        if self._shards is not None:
+            await self._shards.aclose()
+
+
+class _AiohttpStream(httpx.AsyncByteStream):
+    __slots__ = ("_request", "_response")
+
+    def __init__(self, response: Any, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        import aiohttp
+
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except aiohttp.ClientError as exc:
+            raise _mapped(exc, self._request) from exc
+
+    async def aclose(self) -> None:
+        # back to the pool when the body was read to its end, closed otherwise
+        self._response.release()
+
+
+def _mapped(exc: Exception, request: httpx.Request) -> httpx.HTTPError:
+    """aiohttp's error as the httpx error that says as much about what was sent: only a
+    failure to connect (refused, DNS, TLS, connect timeout) proves nothing left."""
+    import aiohttp
+
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(message, request=request)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(message, request=request)
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return httpx.ReadTimeout(message, request=request)
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return httpx.UnsupportedProtocol(message, request=request)
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
+        return httpx.RemoteProtocolError(message, request=request)
+    return httpx.ReadError(message, request=request)  # reset, payload error …: may have been sent

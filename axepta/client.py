@@ -603,8 +603,9 @@ class AsyncAxeptaClient(_BaseClient):
             raise ConfigurationError("http_client must be an httpx.AsyncClient (use AxeptaClient for httpx.Client)")
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
-            timeout=self._timeout, follow_redirects=False, headers=_HEADERS
-        )
+            timeout=self._timeout, follow_redirects=False, headers=_HEADERS,
+            transport=_http.DefaultAsyncTransport(),
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         """Close the connection pool (not an injected ``http_client``)."""
