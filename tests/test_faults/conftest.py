@@ -150,7 +150,7 @@ def shared_server(shared_sim: Simulator) -> Iterator[SimulatorServer]:
 @pytest.fixture(
     # "async-default": the async client as a user builds it (no http_client: its aiohttp pool)
     params=[("in-process", "sync"), ("in-process", "async"), ("loopback", "sync"), ("loopback", "async"),
-            ("loopback", "async-default")],  # fmt: skip
+            ("loopback", "async-default")],
     ids=lambda p: f"{p[0]}-{p[1]}",
 )
 def rig(
