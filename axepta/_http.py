@@ -347,25 +347,21 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
 # the async client's default transport: aiohttp under asyncio
 
 
-def _httpcore_patched() -> bool:
-    """``True`` while something (respx, a test double) has replaced httpcore's async pool entry
-    point: requests then go through httpcore so that it sees them."""
-    handler = httpcore.AsyncConnectionPool.handle_async_request
-    return not getattr(handler, "__module__", "").startswith("httpcore")
-
-
 class DefaultAsyncTransport(httpx.AsyncBaseTransport):
-    """The transport of :class:`~axepta.AsyncAxeptaClient` when no ``http_client`` is given.
+    """The connection pool of :class:`~axepta.AsyncAxeptaClient` when no ``http_client`` is given.
 
-    Under asyncio, requests go out through one ``aiohttp`` connection pool (``max_connections``
-    connections, keep-alive ``keepalive_expiry`` seconds): its per-request cost does not grow
-    with the number of requests in flight, unlike httpcore's async pool (encode/httpcore#1035;
-    figures in docs/load.md). Certificates are verified (one TLS context, httpx's CA bundle),
-    redirects never followed, nothing decompressed, no cookie kept, and aiohttp's errors are
-    mapped to httpx's by what they prove: only a failure to connect says nothing was sent.
+    Under asyncio the client posts through :meth:`post`: one ``aiohttp`` pool
+    (``max_connections`` connections, keep-alive ``keepalive_expiry`` seconds), whose cost per
+    request neither grows with the number in flight — unlike httpcore's async pool
+    (encode/httpcore#1035) — nor pays for httpx's request and response models (figures in
+    docs/load.md). Certificates are verified (one TLS context, httpx's CA bundle), redirects
+    never followed, nothing decompressed by aiohttp (:func:`read_body`'s cap decodes), no
+    cookie kept, no proxy or netrc read from the environment, and aiohttp's errors are mapped to
+    httpx's by what they prove: only a failure to connect says nothing was sent.
 
-    Under trio, or while httpcore's pool is patched (respx), the same requests go through
-    :class:`ShardedAsyncTransport` instead, so mocks and other event loops keep working."""
+    As an httpx transport (under trio, or while something such as respx has patched httpcore's
+    pool, see :meth:`direct`) it sends through :class:`ShardedAsyncTransport`, so mocks and
+    other event loops keep working."""
 
     def __init__(
         self,
@@ -380,11 +376,19 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
         self._session: Any = None  # an aiohttp.ClientSession, opened in the loop of the first call
         self._loop: asyncio.AbstractEventLoop | None = None
         self._shards: ShardedAsyncTransport | None = None
+        self._timeouts: tuple[httpx.Timeout | None, Any] = (None, None)  # the last one converted
 
-    def _sharded(self) -> ShardedAsyncTransport:
-        if self._shards is None:
-            self._shards = ShardedAsyncTransport(verify=self.ssl_context)
-        return self._shards
+    @staticmethod
+    def direct() -> bool:
+        """Whether :meth:`post` may be used now: under asyncio, and while httpcore's async pool
+        is not patched (respx patches it to see requests: they must go through httpx then)."""
+        handler = httpcore.AsyncConnectionPool.handle_async_request
+        if not getattr(handler, "__module__", "").startswith("httpcore"):
+            return False
+        try:
+            return sniffio.current_async_library() == "asyncio"
+        except sniffio.AsyncLibraryNotFoundError:  # pragma: no cover - always awaited in a loop
+            return False
 
     def _open(self) -> Any:
         import aiohttp  # imported on first use: the CLI and sync users never pay for it
@@ -393,7 +397,9 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             if self._loop is loop:
                 return self._session
-            raise RuntimeError("this AsyncAxeptaClient's connections belong to another event loop; use one client per loop")
+            raise RuntimeError(
+                "this AsyncAxeptaClient's connections belong to another event loop; use one client per loop"
+            )
         connector = aiohttp.TCPConnector(
             ssl=self.ssl_context, limit=self._max_connections, keepalive_timeout=self._keepalive_expiry
         )
@@ -404,39 +410,45 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
         self._loop = loop
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if _httpcore_patched() or sniffio.current_async_library() != "asyncio":
-            return await self._sharded().handle_async_request(request)
+    def _timeout(self, timeout: httpx.Timeout) -> Any:
+        last, converted = self._timeouts
+        if last is not timeout:
+            import aiohttp
+
+            converted = aiohttp.ClientTimeout(
+                total=None, connect=timeout.pool, sock_connect=timeout.connect, sock_read=timeout.read
+            )
+            self._timeouts = (timeout, converted)
+        return converted
+
+    async def post(
+        self, url: str, content: bytes, headers: dict[str, str], timeout: httpx.Timeout, limit: int
+    ) -> tuple[int, bytes, str | None]:
+        """POST ``content``; return the status, the body decoded under ``limit`` (its first
+        ``limit + 1`` bytes when larger) and the ``Location`` header. Raises httpx's errors,
+        and :class:`EncodingRefused`."""
         import aiohttp
 
         session = self._open()
-        timeout = request.extensions.get("timeout", {})
-        content = await request.aread()
         try:
-            response = await session.request(
-                request.method,
-                str(request.url),
-                headers=request.headers.multi_items(),
-                data=content or None,
-                allow_redirects=False,
-                compress=None,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=timeout.get("pool"),
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                ),
-                server_hostname=request.extensions.get("sni_hostname"),
-            )
+            async with session.post(
+                url, data=content, headers=headers, allow_redirects=False, timeout=self._timeout(timeout)
+            ) as response:
+                body = _Body(response.headers.get("Content-Encoding"), limit)
+                try:
+                    async for chunk in response.content.iter_any():
+                        body.feed(chunk)
+                    data = body.finish()
+                except BodyTooLarge as exc:
+                    data = exc.head
+                return response.status, data, response.headers.get("Location")
         except aiohttp.ClientError as exc:
-            raise _mapped(exc, request) from exc
-        return httpx.Response(
-            response.status,
-            headers=list(response.raw_headers),
-            stream=_AiohttpStream(response, request),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode("latin-1", "replace")},
-        )
+            raise _mapped(exc) from exc
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._shards is None:
+            self._shards = ShardedAsyncTransport(verify=self.ssl_context)
+        return await self._shards.handle_async_request(request)
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
@@ -446,41 +458,20 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
             await self._shards.aclose()
 
 
-class _AiohttpStream(httpx.AsyncByteStream):
-    __slots__ = ("_request", "_response")
-
-    def __init__(self, response: Any, request: httpx.Request) -> None:
-        self._response = response
-        self._request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        import aiohttp
-
-        try:
-            async for chunk in self._response.content.iter_any():
-                yield chunk
-        except aiohttp.ClientError as exc:
-            raise _mapped(exc, self._request) from exc
-
-    async def aclose(self) -> None:
-        # back to the pool when the body was read to its end, closed otherwise
-        self._response.release()
-
-
-def _mapped(exc: Exception, request: httpx.Request) -> httpx.HTTPError:
+def _mapped(exc: Exception) -> httpx.HTTPError:
     """aiohttp's error as the httpx error that says as much about what was sent: only a
     failure to connect (refused, DNS, TLS, connect timeout) proves nothing left."""
     import aiohttp
 
     message = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(message, request=request)
+        return httpx.ConnectTimeout(message)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(message, request=request)
+        return httpx.ConnectError(message)
     if isinstance(exc, aiohttp.ServerTimeoutError):
-        return httpx.ReadTimeout(message, request=request)
+        return httpx.ReadTimeout(message)
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
-        return httpx.UnsupportedProtocol(message, request=request)
+        return httpx.UnsupportedProtocol(message)
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
-        return httpx.RemoteProtocolError(message, request=request)
-    return httpx.ReadError(message, request=request)  # reset, payload error …: may have been sent
+        return httpx.RemoteProtocolError(message)
+    return httpx.ReadError(message)  # reset, payload error …: may have been sent
