@@ -302,6 +302,9 @@ class Simulator:
     reproducible. ``paypal_base_url`` is where ``paypalurl``/redirects send the buyer (the HTTP
     server points it at itself). ``mac_required`` lists the operations whose requests must
     carry a MAC (all by default); ``s2s_reply_mac`` adds a MAC to S2S replies.
+    ``require_inner_merchant_id`` refuses a ``Data`` without ``MerchantID`` (``20100003``, as
+    004 reads); by default the clear ``MerchantID`` suffices, as on the live platform, and only
+    an inner ``MerchantID`` that differs is refused (``20120003``).
 
     Use it in-process with :meth:`transport` (an ``httpx`` sync and async transport) or over
     loopback HTTP with :class:`~axepta.simulator.SimulatorServer`. Thread-safe; close it (or use
@@ -325,6 +328,7 @@ class Simulator:
         paypal_base_url: str = DEFAULT_PAYPAL_BASE_URL,
         mac_required: Iterable[str] = _ALL_OPS,
         s2s_reply_mac: bool = False,
+        require_inner_merchant_id: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if time_factor <= 0:
@@ -341,6 +345,7 @@ class Simulator:
         self.paypal_base_url = paypal_base_url if paypal_base_url.endswith("/") else paypal_base_url + "/"
         self.mac_required = frozenset(mac_required)
         self.s2s_reply_mac = s2s_reply_mac
+        self.require_inner_merchant_id = require_inner_merchant_id
         self._lock = threading.RLock()
         self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
         self._merchants: dict[str, _Merchant] = {}
@@ -595,10 +600,11 @@ class Simulator:
                 code = codes.DATA_INVALID
         if params is None:
             return self._failure(merchant, op, Params(), code or codes.DATA_INVALID, None)
+        # the live platform takes the clear MerchantID alone (PROTOCOL.md §3.1); 004 wants both
         inner_mid = params.get("MerchantID")
-        if not inner_mid:
+        if not inner_mid and self.require_inner_merchant_id:
             return self._failure(merchant, op, params, codes.parameter_code(codes.MISSING, "MerchantID"), None)
-        if inner_mid != mid:
+        if inner_mid and inner_mid != mid:
             return self._failure(merchant, op, params, codes.parameter_code(codes.INVALID, "MerchantID"), None)
         mac = params.get("MAC")
         if not mac:
