@@ -192,18 +192,20 @@ class _Capture:
 
 
 class _BrowserResult:
-    """Where the buyer was sent, kept as the query text only (about half the memory of an
-    :class:`ApprovalRedirect`, whose ``location`` and ``query`` repeat it); rebuilt on demand."""
+    """Where the buyer was sent, kept as the query only — the very bytes posted to URLNotify,
+    shared with the notification — instead of an :class:`ApprovalRedirect`, whose ``location``
+    and ``query`` repeat it; rebuilt on demand."""
 
     __slots__ = ("base", "code", "form", "status", "success")
 
-    def __init__(self, base: str, form: str, success: bool, status: str, code: str) -> None:
+    def __init__(self, base: str, form: bytes, success: bool, status: str, code: str) -> None:
         self.base, self.form, self.success, self.status, self.code = base, form, success, status, code
 
     def redirect(self, pay_id: str) -> ApprovalRedirect:
-        query = dict(parse_qsl(self.form, keep_blank_values=True, encoding="iso-8859-1"))
+        form = self.form.decode("ascii")
+        query = dict(parse_qsl(form, keep_blank_values=True, encoding="iso-8859-1"))
         return ApprovalRedirect(
-            location=f"{self.base}?{self.form}", success=self.success, pay_id=pay_id,
+            location=f"{self.base}?{form}", success=self.success, pay_id=pay_id,
             status=self.status, code=self.code, query=query,
         )
 
@@ -1097,6 +1099,7 @@ class Simulator:
         else:
             query = fields
         form = urlencode(query, encoding="iso-8859-1")
+        body = form.encode("ascii")  # one copy for the browser's answer and the notification
         success = ok and status != "Timeout"
         base = p.url_success if ok else p.url_failure
         redirect = ApprovalRedirect(
@@ -1108,11 +1111,11 @@ class Simulator:
             query=query,
         )
         if status != "Timeout":
-            p.browser = _BrowserResult(base, form, success, status, code)
+            p.browser = _BrowserResult(base, body, success, status, code)
         if not self._closed:
             self.notifier.submit(
                 merchant_id=p.merchant_id, pay_id=p.pay_id, status=status, code=code,
-                url=p.url_notify, body=form.encode("ascii"),
+                url=p.url_notify, body=body,
             )
         return redirect
 
