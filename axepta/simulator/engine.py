@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
+import itertools
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -101,9 +104,20 @@ _NO_PAY_ID: Final = frozenset({"paypal_orders", "credit_ex", "paypal_reftrans"})
 _REQ_ID_OPS: Final = frozenset({"paypal_orders", "capture", "credit", "credit_ex", "reverse"})
 _ALL_OPS: Final = frozenset(_OPERATIONS.values())
 _ID_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPRSTUVWXY"
+#: random byte → a character of the PayPal-style alphabet (256 = 8 × 32: uniform); an id is one
+#: draw of random bytes translated in C
+_BYTE_TO_ID: Final = bytes(ord(_ID_ALPHABET[b % 32]) for b in range(256))
 _TEXT: Final = {"Content-Type": "text/plain; charset=iso-8859-1"}
 _HTML: Final = {"Content-Type": "text/html; charset=iso-8859-1"}
 _MAX_BODY: Final = 1 << 20
+#: status inquiry endpoints (§4.15.8): read-only, outside ``_OPERATIONS`` (no MAC required)
+_INQUIRIES: Final = frozenset({"inquire", "inquire24"})
+_PAY_ID_RE: Final = re.compile(r"[A-Za-z0-9]{32}")
+_NOT_FOUND_TEXT: Final = "PAYMENT NOT FOUND"
+#: states in which the platform's books hold no authorised or captured amount (§4.15.8 item 7)
+_NOTHING_HELD: Final = frozenset(
+    {"created", "pending_completion", "order_approved", "failed", "expired", "reversed", "cancelled", "agreement"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +174,7 @@ class PaymentView:
     auth_tid: str | None
     captures: tuple[CaptureView, ...]
     billing_agreement_id: str | None
+    last_status: str = "OK"
 
     @property
     def captured(self) -> int:
@@ -173,6 +188,7 @@ class PaymentView:
 @dataclass(slots=True)
 class _Merchant:
     credentials: Credentials
+    inquiry_available: bool = True  # False: every status inquiry is answered FAILED (D-INQ-7)
 
     @property
     def mid(self) -> str:
@@ -186,6 +202,39 @@ class _Capture:
     refunded: int = 0
 
 
+class _BrowserResult:
+    """Where the buyer was sent, kept as the query only — the very bytes posted to URLNotify,
+    shared with the notification — instead of an :class:`ApprovalRedirect`, whose ``location``
+    and ``query`` repeat it; rebuilt on demand."""
+
+    __slots__ = ("base", "code", "form", "status", "success")
+
+    def __init__(self, base: str, form: bytes, success: bool, status: str, code: str) -> None:
+        self.base, self.form, self.success, self.status, self.code = base, form, success, status, code
+
+    def redirect(self, pay_id: str) -> ApprovalRedirect:
+        form = self.form.decode("ascii")
+        query = dict(parse_qsl(form, keep_blank_values=True, encoding="iso-8859-1"))
+        return ApprovalRedirect(
+            location=f"{self.base}?{form}", success=self.success, pay_id=pay_id,
+            status=self.status, code=self.code, query=query,
+        )
+
+
+class _Finished:
+    """The finished payments, oldest stored first (a heap of ``(seq, pay_id)``): eviction takes
+    the oldest without scanning the store. A payment enters once (finished states are final);
+    entries of payments already forgotten are skipped when popped."""
+
+    __slots__ = ("heap",)
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[int, str]] = []
+
+    def add(self, p: _Payment) -> None:
+        heapq.heappush(self.heap, (p.seq, p.pay_id))
+
+
 @dataclass(slots=True)
 class _Payment:
     merchant_id: str
@@ -194,7 +243,7 @@ class _Payment:
     kind: Literal["order", "reftrans", "creditex"]
     amount: int
     currency: str
-    state: PaymentState = "created"
+    _state: PaymentState = "created"
     capture: str | None = None
     tx_type: str | None = None
     shortcut: bool = False
@@ -211,8 +260,33 @@ class _Payment:
     captures: list[_Capture] = field(default_factory=list)
     billing_agreement_id: str | None = None
     address: dict[str, str] = field(default_factory=dict)
-    browser: ApprovalRedirect | None = None
+    #: the first answer to the buyer (a second click gets it again), kept compact
+    browser: _BrowserResult | None = None
     generation: int = 0
+    #: Σ captures, kept as a running total (:meth:`add_capture`)
+    captured: int = 0
+    #: position in the store, and the books that learn when the payment is finished
+    seq: int = 0
+    books: _Finished | None = field(default=None, repr=False)
+
+    @property
+    def state(self) -> PaymentState:
+        return self._state
+
+    @state.setter
+    def state(self, value: PaymentState) -> None:
+        self._state = value
+        if value in _FINISHED and self.books is not None:
+            self.books.add(self)
+
+    def add_capture(self, tid: str, amount: int) -> _Capture:
+        capture = _Capture(tid, amount)
+        self.captures.append(capture)
+        self.captured += amount
+        return capture
+    # the last transaction step, refused follow-ups included (status inquiry's LastStatus, XID)
+    last_status: str = "OK"
+    last_xid: str = ""
 
     def view(self) -> PaymentView:
         return PaymentView(
@@ -231,11 +305,8 @@ class _Payment:
             auth_tid=self.auth_tid,
             captures=tuple(CaptureView(c.tid, c.amount, c.refunded) for c in self.captures),
             billing_agreement_id=self.billing_agreement_id,
+            last_status=self.last_status,
         )
-
-    @property
-    def captured(self) -> int:
-        return sum(c.amount for c in self.captures)
 
 
 @dataclass(slots=True)
@@ -302,6 +373,12 @@ class Simulator:
     reproducible. ``paypal_base_url`` is where ``paypalurl``/redirects send the buyer (the HTTP
     server points it at itself). ``mac_required`` lists the operations whose requests must
     carry a MAC (all by default); ``s2s_reply_mac`` adds a MAC to S2S replies.
+    ``require_inner_merchant_id`` refuses a ``Data`` without ``MerchantID`` (``20100003``, as
+    004 reads); by default the clear ``MerchantID`` suffices, as on the live platform, and only
+    an inner ``MerchantID`` that differs is refused (``20120003``).
+    Status inquiries (``inquire.aspx``, ``inquire24.aspx``, §4.15.8) never require a MAC:
+    ``inquiry_mac_strict`` refuses an invalid one with ``20120044``; the ``inquiry_mac:absent``,
+    ``inquiry_mac:valid`` and ``inquiry_mac:invalid`` counters of :meth:`stats` say what came.
 
     Use it in-process with :meth:`transport` (an ``httpx`` sync and async transport) or over
     loopback HTTP with :class:`~axepta.simulator.SimulatorServer`. Thread-safe; close it (or use
@@ -325,6 +402,8 @@ class Simulator:
         paypal_base_url: str = DEFAULT_PAYPAL_BASE_URL,
         mac_required: Iterable[str] = _ALL_OPS,
         s2s_reply_mac: bool = False,
+        require_inner_merchant_id: bool = False,
+        inquiry_mac_strict: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if time_factor <= 0:
@@ -341,10 +420,14 @@ class Simulator:
         self.paypal_base_url = paypal_base_url if paypal_base_url.endswith("/") else paypal_base_url + "/"
         self.mac_required = frozenset(mac_required)
         self.s2s_reply_mac = s2s_reply_mac
+        self.require_inner_merchant_id = require_inner_merchant_id
+        self.inquiry_mac_strict = inquiry_mac_strict
         self._lock = threading.RLock()
         self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
         self._merchants: dict[str, _Merchant] = {}
         self._payments: OrderedDict[str, _Payment] = OrderedDict()
+        self._finished = _Finished()
+        self._seq = itertools.count()
         self._by_token: dict[str, str] = {}
         self._agreements: OrderedDict[str, _Agreement] = OrderedDict()
         self._req_ids: OrderedDict[tuple[str, str], tuple[SimResponse, tuple[str, ...]]] = OrderedDict()
@@ -369,12 +452,21 @@ class Simulator:
 
     # -- set-up and tear-down ---------------------------------------------------------------
 
-    def add_merchant(self, credentials: Credentials) -> None:
-        """Accept requests of another merchant (its keys stay inside the simulator)."""
+    def add_merchant(self, credentials: Credentials, *, inquiry_available: bool = True) -> None:
+        """Accept requests of another merchant (its keys stay inside the simulator).
+        ``inquiry_available=False`` answers its status inquiries ``FAILED``, as a test MID
+        that does not serve them (:meth:`set_inquiry_available`)."""
         if not isinstance(credentials, Credentials):
             raise TypeError("add_merchant needs axepta.Credentials")
         with self._lock:
-            self._merchants[credentials.merchant_id] = _Merchant(credentials)
+            self._merchants[credentials.merchant_id] = _Merchant(credentials, inquiry_available)
+
+    def set_inquiry_available(self, merchant_id: str, available: bool) -> None:
+        """The per-merchant switch of §4.15.8 item 10: when off, every status inquiry of
+        ``merchant_id`` is answered ``Status=FAILED`` (``20500081``, action not supported), as
+        a test MID may do (D-INQ-7). ``KeyError`` for an unknown merchant."""
+        with self._lock:
+            self._merchants[merchant_id].inquiry_available = bool(available)
 
     @property
     def merchant_ids(self) -> list[str]:
@@ -483,7 +575,7 @@ class Simulator:
         return f"{self._rng.getrandbits(128):032x}"
 
     def _paypal_id(self, size: int = 17) -> str:
-        return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(size))
+        return self._rng.randbytes(size).translate(_BYTE_TO_ID).decode("ascii")
 
     # -- HTTP entry point -------------------------------------------------------------------
 
@@ -508,6 +600,8 @@ class Simulator:
             return self._callback(clear, decline)
         if endpoint in ("checkoutnow", "approve"):
             return self._paypal_page(clear, decline)
+        if endpoint in _INQUIRIES:
+            return self._inquiry(endpoint, clear)
         op = _OPERATIONS.get(endpoint)
         if op is None:
             return _response(404, f"unknown endpoint {path!r}")
@@ -520,6 +614,7 @@ class Simulator:
                 "ExternalServices/paypalorders.aspx", "paypalComplete.aspx", "Authorize.aspx", "capture.aspx",
                 "credit.aspx", "creditex.aspx", "reverse.aspx", "paypalreftrans.aspx",
             )),
+            "  GET|POST /inquire.aspx, /inquire24.aspx  (status inquiry by PayID / by TransID)",
             "  GET  /cbPayPal.aspx?rd=<base64(MerchantId=...&PayId=...&OrderId=...)>[&ua=cancel&token=...]",
             "  GET  /checkoutnow?token=<orderid>[&ua=cancel]  (PayPal's approval page, redirect mode)",
             "  GET  /agreements/approve?ba_token=<token>[&ua=cancel]  (billing agreement approval)",
@@ -579,26 +674,14 @@ class Simulator:
         merchant = self._merchants.get(mid)
         if merchant is None:
             return self._unauthenticated(op, mid, codes.parameter_code(codes.INVALID, "MerchantID"))
-        data, length = clear.get("Data"), clear.get("Len")
-        params: Params | None = None
-        code: str | None = None
-        if not data:
-            code = codes.parameter_code(codes.MISSING, "Data")
-        elif length is None or length == "":
-            code = codes.parameter_code(codes.MISSING, "Len")
-        elif not (length.strip().isascii() and length.strip().isdigit()):
-            code = codes.parameter_code(codes.FORMAT, "Len")
-        else:
-            try:
-                params = parse_params(merchant.credentials.codec.decrypt(data, length))
-            except AxeptaError:
-                code = codes.DATA_INVALID
+        params, code = self._open_data(merchant, clear)
         if params is None:
             return self._failure(merchant, op, Params(), code or codes.DATA_INVALID, None)
+        # the live platform takes the clear MerchantID alone (PROTOCOL.md §3.1); 004 wants both
         inner_mid = params.get("MerchantID")
-        if not inner_mid:
+        if not inner_mid and self.require_inner_merchant_id:
             return self._failure(merchant, op, params, codes.parameter_code(codes.MISSING, "MerchantID"), None)
-        if inner_mid != mid:
+        if inner_mid and inner_mid != mid:
             return self._failure(merchant, op, params, codes.parameter_code(codes.INVALID, "MerchantID"), None)
         mac = params.get("MAC")
         if not mac:
@@ -633,6 +716,21 @@ class Simulator:
                     self._req_ids.popitem(last=False)
             return reply
 
+    @staticmethod
+    def _open_data(merchant: _Merchant, clear: Params) -> tuple[Params | None, str | None]:
+        """The decrypted ``Data`` of a request, or ``None`` and the code refusing it."""
+        data, length = clear.get("Data"), clear.get("Len")
+        if not data:
+            return None, codes.parameter_code(codes.MISSING, "Data")
+        if length is None or length == "":
+            return None, codes.parameter_code(codes.MISSING, "Len")
+        if not (length.strip().isascii() and length.strip().isdigit()):
+            return None, codes.parameter_code(codes.FORMAT, "Len")
+        try:
+            return parse_params(merchant.credentials.codec.decrypt(data, length)), None
+        except AxeptaError:
+            return None, codes.DATA_INVALID
+
     def _unauthenticated(self, op: str, mid: str, code: str) -> SimResponse:
         # no key to encrypt with: a plain failure
         with self._lock:
@@ -640,10 +738,17 @@ class Simulator:
         fields = {"mid": mid, "Status": "FAILED", "Description": codes.describe(code), "Code": code}
         return self._plain_reply(fields)
 
-    def _failure(self, merchant: _Merchant, op: str, params: Params, code: str, detail: str | None) -> SimResponse:
+    def _failure(
+        self, merchant: _Merchant, op: str, params: Params, code: str, detail: str | None, *, step: bool = False
+    ) -> SimResponse:
         with self._lock:
             self._stats[f"code:{code}"] += 1
             fields = self._failure_fields(merchant.mid, params, op, code, detail)
+            if step and op not in _NO_PAY_ID:
+                # a refused follow-up is the payment's last step (the inquiry's LastStatus)
+                p = self._payments.get(params.get("PayID") or "")
+                if p is not None and p.merchant_id == merchant.mid:
+                    p.last_status, p.last_xid = "FAILED", fields.get("XID", "")
         if op == "paypal_orders":
             return self._plain_reply(fields)
         if op == "paypal_complete" and (params.get("Response") or "").lower() != "encrypt":
@@ -656,12 +761,12 @@ class Simulator:
             return self._failure(merchant, op, params, rejection.code, rejection.reason)
         if decline is not None:
             self._stats["faults:decline"] += 1
-            return self._failure(merchant, op, params, decline, "declined")
+            return self._failure(merchant, op, params, decline, "declined", step=True)
         handler = getattr(self, f"_op_{op}")
         try:
             fields: dict[str, str] = handler(merchant, params)
         except _Refusal as refusal:
-            return self._failure(merchant, op, params, refusal.code, refusal.detail)
+            return self._failure(merchant, op, params, refusal.code, refusal.detail, step=True)
         self._stats[f"code:{codes.SUCCESS}"] += 1
         if op == "paypal_orders":
             location = fields.pop("_location", None)
@@ -686,6 +791,7 @@ class Simulator:
         if ref_nr:
             fields["refnr"] = ref_nr
         fields.update({k: v for k, v in extra.items() if v is not None})
+        p.last_status, p.last_xid = "OK", fields["XID"]
         return fields
 
     def _payment_for(self, merchant: _Merchant, params: Params) -> _Payment:
@@ -697,17 +803,29 @@ class Simulator:
         return p
 
     def _store(self, p: _Payment) -> None:
+        p.seq, p.books = next(self._seq), self._finished
+        if p.state in _FINISHED:  # reference transactions and payouts are born finished
+            self._finished.add(p)
         self._payments[p.pay_id] = p
         if p.token:
             self._by_token[p.token] = p.pay_id
         while len(self._payments) > self.max_payments:
-            victim = next((k for k, v in self._payments.items() if v.state in _FINISHED), None)
-            if victim is None:
-                victim = next(iter(self._payments))
-            gone = self._payments.pop(victim)
-            if gone.token:
-                self._by_token.pop(gone.token, None)
-            self._stats["evicted"] += 1
+            self._evict()
+
+    def _evict(self) -> None:
+        """Forget the oldest finished payment, or the oldest of all when none is finished:
+        O(log n), no scan (heap of finished payments; the OrderedDict's head is the oldest)."""
+        heap, victim = self._finished.heap, None
+        while heap:
+            _, pay_id = heapq.heappop(heap)
+            if pay_id in self._payments:
+                victim = pay_id
+                break
+        gone = self._payments.pop(victim) if victim is not None else self._payments.popitem(last=False)[1]
+        gone.books = None
+        if gone.token:
+            self._by_token.pop(gone.token, None)
+        self._stats["evicted"] += 1
 
     def _op_paypal_orders(self, merchant: _Merchant, params: Params) -> dict[str, str]:
         tx_type = _caseless(params.get("TxType"), ("Order", "Auth", "BAID"))
@@ -756,6 +874,7 @@ class Simulator:
             approval = f"{self.paypal_base_url}checkoutnow?token={p.order_id}"
         self._store(p)
         fields = {"mid": merchant.mid, "PayID": p.pay_id, "XID": self._hex_id(), "TransID": p.trans_id}
+        p.last_xid = fields["XID"]
         if (params.get("mode") or "").lower() == "redirect":
             fields["_location"] = approval
         elif tx_type == "BAID":
@@ -782,7 +901,7 @@ class Simulator:
         p.generation += 1
         tid = self._paypal_id()
         if p.capture == "Auto":
-            p.captures.append(_Capture(tid, p.amount))
+            p.add_capture(tid, p.amount)
             p.state = "closed"
         else:
             p.authorized, p.auth_tid, p.state = p.amount, tid, "authorized"
@@ -819,8 +938,7 @@ class Simulator:
         amount = int(params["Amount"])
         if (p.captured + amount) * 100 > p.authorized * 115:
             raise _Refusal(codes.OVERCAPTURE, f"{p.captured} of {p.authorized} already captured; limit 115 %")
-        capture = _Capture(self._paypal_id(), amount)
-        p.captures.append(capture)
+        capture = p.add_capture(self._paypal_id(), amount)
         complete = (params.get("CompleteType") or "").upper() == "YES"
         p.state = "closed" if complete or p.captured >= p.authorized else "captured"
         return self._ok(merchant, p, params, TID=capture.tid)
@@ -883,9 +1001,9 @@ class Simulator:
             order_id=self._paypal_id(),
             billing_agreement_id=ba.id,
             ref_nr=params.get("RefNr"),
-            state="closed",
         )
-        p.captures.append(_Capture(self._paypal_id(), amount))
+        p.add_capture(self._paypal_id(), amount)
+        p.state = "closed"
         self._store(p)
         buyer = _BUYER
         return self._ok(
@@ -909,12 +1027,107 @@ class Simulator:
             amount=amount,
             currency=params["Currency"],
             ref_nr=params.get("RefNr"),
-            state="paid_out",
         )
+        p.state = "paid_out"
         self._store(p)
         return self._ok(
             merchant, p, params, GrossRefundAmount=str(amount), FeeRefundAmount="0", NetRefundAmount=str(amount)
         )
+
+    # -- status inquiry (PROTOCOL.md §4.15.8) ------------------------------------------------
+
+    def _inquiry(self, op: str, clear: Params) -> SimResponse:
+        """``inquire.aspx`` (by PayID) and ``inquire24.aspx`` (by TransID), GET or POST: the
+        payment's amounts from the books, read-only (no notification, no ReqId replay)."""
+        mid = (clear.get("MerchantID") or "").strip()
+        if not mid:
+            return self._unauthenticated(op, "", codes.parameter_code(codes.MISSING, "MerchantID"))
+        merchant = self._merchants.get(mid)
+        if merchant is None:
+            return self._unauthenticated(op, mid, codes.parameter_code(codes.INVALID, "MerchantID"))
+        params, code = self._open_data(merchant, clear)
+        if params is None:
+            return self._inquiry_failure(merchant, Params(), code or codes.DATA_INVALID)
+        inner_mid = params.get("MerchantID")
+        if inner_mid and inner_mid != mid:  # absent is fine (magento2, spryker send none)
+            return self._inquiry_failure(merchant, params, codes.parameter_code(codes.INVALID, "MerchantID"))
+        mac = params.get("MAC")
+        if not mac:
+            verdict = "absent"
+        else:
+            pay_id = params.get("PayID") if op == "inquire" else ""
+            args = (pay_id or "", params.get("TransID") or "", mid, "", "")
+            verdict = "valid" if verify(merchant.credentials.hmac_key_bytes(), mac, *args) else "invalid"
+        with self._lock:
+            self._stats[f"inquiry_mac:{verdict}"] += 1
+        if verdict == "invalid" and self.inquiry_mac_strict:
+            return self._inquiry_failure(merchant, params, codes.MAC_INVALID)
+        if not merchant.inquiry_available:
+            return self._inquiry_failure(
+                merchant, params, codes.INQUIRY_UNAVAILABLE,
+                codes.describe(codes.INQUIRY_UNAVAILABLE, "status inquiries are not available for this merchant"),
+            )
+        pay_id, trans_id = params.get("PayID") or "", params.get("TransID") or ""
+        if op == "inquire":
+            if not pay_id:
+                return self._inquiry_failure(merchant, params, codes.parameter_code(codes.MISSING, "PayID"))
+            if _PAY_ID_RE.fullmatch(pay_id) is None:
+                return self._inquiry_failure(merchant, params, codes.parameter_code(codes.FORMAT, "PayID"))
+        elif not trans_id:
+            return self._inquiry_failure(merchant, params, codes.parameter_code(codes.MISSING, "TransID"))
+        if len(trans_id) > 64:
+            return self._inquiry_failure(merchant, params, codes.parameter_code(codes.TOO_LONG, "TransID"))
+        with self._lock:
+            p = self._payments.get(pay_id) if op == "inquire" else self._latest_with_trans_id(mid, trans_id)
+            if p is None or p.merchant_id != mid:
+                return self._inquiry_failure(merchant, params, codes.NOT_FOUND, _NOT_FOUND_TEXT)
+            self._stats[f"code:{codes.SUCCESS}"] += 1
+            authorized, captured, refunded = self._inquiry_amounts(p)
+            fields = {
+                "mid": mid,
+                "PayID": p.pay_id,
+                "XID": p.last_xid or self._hex_id(),
+                "TransID": p.trans_id,
+                "Status": "OK",
+                "Code": codes.SUCCESS,
+                "Description": codes.describe(codes.SUCCESS),
+                "AmountAuth": str(authorized),
+                "AmountCap": str(captured),
+                "AmountCred": str(refunded),
+                "Currency": p.currency,
+                "LastStatus": p.last_status,
+            }
+        return self._encrypted_reply(merchant, fields)
+
+    def _latest_with_trans_id(self, mid: str, trans_id: str) -> _Payment | None:
+        """``inquire24``: the most recently created payment of ``mid`` with ``trans_id``."""
+        return next(
+            (p for p in reversed(self._payments.values()) if p.trans_id == trans_id and p.merchant_id == mid),
+            None,
+        )
+
+    @staticmethod
+    def _inquiry_amounts(p: _Payment) -> tuple[int, int, int]:
+        """A, C, R of §4.15.8 item 7: the authorised amount (the order's for ``Capture=Auto``
+        and reference transactions), Σ captures, Σ refunds; a credit without reference is all
+        refund; nothing is held before approval, after a failure, expiry or reversal."""
+        if p.kind == "creditex":
+            return 0, 0, p.amount
+        if p.state in _NOTHING_HELD:
+            return 0, 0, 0
+        return p.authorized or p.amount, p.captured, sum(c.refunded for c in p.captures)
+
+    def _inquiry_failure(self, merchant: _Merchant, params: Params, code: str, text: str | None = None) -> SimResponse:
+        """An inquiry that failed (the inquiry, not the payment): encrypted, ``Status=FAILED``,
+        the request's ``PayID``/``TransID`` echoed, no amounts."""
+        fields = {"mid": merchant.mid}
+        if params.get("PayID"):
+            fields["PayID"] = params["PayID"]
+        fields["TransID"] = params.get("TransID") or ""
+        fields.update({"Status": "FAILED", "Code": code, "Description": text or codes.describe(code)})
+        with self._lock:
+            self._stats[f"code:{code}"] += 1
+        return self._encrypted_reply(merchant, fields)
 
     # -- the buyer's side -------------------------------------------------------------------
 
@@ -953,7 +1166,7 @@ class Simulator:
 
     def _approve(self, p: _Payment, *, cancel: bool, decline: str | None = None) -> ApprovalRedirect:
         if p.browser is not None:
-            return p.browser  # a second click: same answer, nothing done twice
+            return p.browser.redirect(p.pay_id)  # a second click: same answer, nothing done twice
         # every way out of "created" goes through here and sets p.browser
         assert p.state == "created", p.state
         p.generation += 1
@@ -982,8 +1195,7 @@ class Simulator:
             extra["TID"] = p.auth_tid
             status = "OK"
         else:
-            capture = _Capture(self._paypal_id(), p.amount)
-            p.captures.append(capture)
+            capture = p.add_capture(self._paypal_id(), p.amount)
             p.state = "closed"
             extra["TID"] = capture.tid
             status = "OK"
@@ -1022,6 +1234,7 @@ class Simulator:
         fields.update(extra)
         if p.order_id:
             fields["TransactionID"] = p.order_id
+        p.last_status, p.last_xid = status, fields["XID"]
         fields["MAC"] = self._result_mac(merchant, fields)
         self._stats[f"code:{code}"] += 1
         if p.encrypt:
@@ -1030,9 +1243,11 @@ class Simulator:
         else:
             query = fields
         form = urlencode(query, encoding="iso-8859-1")
+        body = form.encode("ascii")  # one copy for the browser's answer and the notification
         success = ok and status != "Timeout"
+        base = p.url_success if ok else p.url_failure
         redirect = ApprovalRedirect(
-            location=f"{p.url_success if ok else p.url_failure}?{form}",
+            location=f"{base}?{form}",
             success=success,
             pay_id=p.pay_id,
             status=status,
@@ -1040,11 +1255,11 @@ class Simulator:
             query=query,
         )
         if status != "Timeout":
-            p.browser = redirect
+            p.browser = _BrowserResult(base, body, success, status, code)
         if not self._closed:
             self.notifier.submit(
                 merchant_id=p.merchant_id, pay_id=p.pay_id, status=status, code=code,
-                url=p.url_notify, body=form.encode("ascii"),
+                url=p.url_notify, body=body,
             )
         return redirect
 
