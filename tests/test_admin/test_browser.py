@@ -80,14 +80,17 @@ def test_refund_lands_once_when_the_confirmation_is_submitted_twice(page: Any, s
     page.get_by_role("button", name="Refund…").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Confirm: Refund 12.50 EUR"
     req_id = page.locator("#req-id").inner_text().strip()
-    # A second submission of the same confirmation, in flight beside the click (a double submit).
-    page.evaluate(
-        "() => { const f = document.querySelector('form[action$=\"/admin/payment/execute\"]');"
-        " window.__second = fetch(f.action, {method: 'POST', body: new URLSearchParams(new FormData(f))}); }"
+    # The same confirmation submitted twice at the same moment, then once more with the button.
+    statuses = page.evaluate(
+        "async () => { const f = document.querySelector('form[action$=\"/admin/payment/execute\"]');"
+        " const send = () => fetch(f.action, {method: 'POST', body: new URLSearchParams(new FormData(f))});"
+        " const answers = await Promise.all([send(), send()]);"
+        " return answers.map(a => a.status); }"
     )
+    assert statuses == [200, 200]
     page.get_by_role("button", name="Refund 12.50 EUR").click()
     page.wait_for_url("**/admin/payment?*")
-    page.evaluate("() => window.__second")
+    assert "Already done" in page.get_by_role("status").inner_text()
     assert req_id in page.get_by_role("status").inner_text()
     assert shop.sim.payment(shop.pay_ids["ORDER-2"]).refunded == 1250
     page.reload()

@@ -11,7 +11,7 @@ from tests.test_admin.conftest import ADMIN_TOKEN, Shop, make_app
 
 pytestmark = pytest.mark.filterwarnings("error")
 
-ORIGIN = "http://testserver"
+ORIGIN = "http://127.0.0.1:8000"  # loopback: the session cookie is not Secure-only
 
 
 def _login(client: TestClient) -> str:
@@ -28,13 +28,13 @@ def test_without_token_no_admin_routes(shop: Shop) -> None:
     from axepta.server import create_app
 
     app = create_app(shop.ledger, shop.credentials)
-    with TestClient(app) as client:
+    with TestClient(app, base_url=ORIGIN) as client:
         assert client.get("/admin/payments").status_code == 404
         assert client.get("/admin/login").status_code == 404
 
 
 def test_every_page_is_401_without_a_session(shop: Shop) -> None:
-    with TestClient(make_app(shop)) as client:
+    with TestClient(make_app(shop), base_url=ORIGIN) as client:
         for path in ("/admin/", "/admin/payments", "/admin/payment?trans_id=ORDER-2", "/admin/inbox", "/admin/accounts"):
             response = client.get(path, follow_redirects=False)
             assert response.status_code == 401, path
@@ -43,7 +43,7 @@ def test_every_page_is_401_without_a_session(shop: Shop) -> None:
 
 
 def test_login_wrong_token_and_forged_cookie(shop: Shop) -> None:
-    with TestClient(make_app(shop)) as client:
+    with TestClient(make_app(shop), base_url=ORIGIN) as client:
         bad = client.post("/admin/login", data={"token": "not-the-token"}, headers={"origin": ORIGIN})
         assert bad.status_code == 401
         assert "not the admin token" in bad.text
@@ -52,7 +52,7 @@ def test_login_wrong_token_and_forged_cookie(shop: Shop) -> None:
 
 
 def test_login_from_another_origin_is_refused(shop: Shop) -> None:
-    with TestClient(make_app(shop)) as client:
+    with TestClient(make_app(shop), base_url=ORIGIN) as client:
         response = client.post("/admin/login", data={"token": ADMIN_TOKEN}, headers={"origin": "https://evil.example"})
         assert response.status_code == 403
         assert "axepta_admin" not in response.headers.get("set-cookie", "")
@@ -78,7 +78,7 @@ def test_session_cookie_flags(shop: Shop) -> None:
 
 
 def test_lists_by_group(shop: Shop) -> None:
-    with TestClient(make_app(shop)) as client:
+    with TestClient(make_app(shop), base_url=ORIGIN) as client:
         _login(client)
         seen = {}
         for group in ("not_finished", "finished", "failed"):
@@ -90,7 +90,7 @@ def test_lists_by_group(shop: Shop) -> None:
 
 
 def test_filter_by_pay_id_and_paging(shop: Shop) -> None:
-    with TestClient(make_app(shop)) as client:
+    with TestClient(make_app(shop), base_url=ORIGIN) as client:
         _login(client)
         pay_id = shop.pay_ids["ORDER-2"]
         response = client.get(f"/admin/payments?group=all&q={pay_id}")
@@ -103,7 +103,7 @@ def test_filter_by_pay_id_and_paging(shop: Shop) -> None:
 
 
 def test_payment_page_shows_amounts_operations_and_timeline(shop: Shop) -> None:
-    with TestClient(make_app(shop)) as client:
+    with TestClient(make_app(shop), base_url=ORIGIN) as client:
         _login(client)
         response = client.get("/admin/payment?trans_id=ORDER-2")
         assert response.status_code == 200
@@ -117,7 +117,7 @@ def test_payment_page_shows_amounts_operations_and_timeline(shop: Shop) -> None:
 
 
 def test_money_routes_absent_unless_allowed(shop: Shop) -> None:
-    with TestClient(make_app(shop)) as client:
+    with TestClient(make_app(shop), base_url=ORIGIN) as client:
         csrf = _login(client)
         response = client.post(
             "/admin/payment/confirm", data={"csrf_token": csrf, "kind": "refund", "trans_id": "ORDER-2", "amount": "1"},
@@ -127,7 +127,7 @@ def test_money_routes_absent_unless_allowed(shop: Shop) -> None:
 
 
 def test_state_change_without_csrf_or_origin_is_refused(shop: Shop) -> None:
-    with TestClient(make_app(shop, allow_money_actions=True)) as client:
+    with TestClient(make_app(shop, allow_money_actions=True), base_url=ORIGIN) as client:
         csrf = _login(client)
         form = {"kind": "refund", "trans_id": "ORDER-2", "amount": "10.00"}
         assert client.post("/admin/payment/confirm", data=form, headers={"origin": ORIGIN}).status_code == 403
@@ -144,7 +144,7 @@ def test_state_change_without_csrf_or_origin_is_refused(shop: Shop) -> None:
     [("1e3", "Amount"), ("-5", "Amount"), ("12.345", "decimal"), ("0", "Amount"), ("", "Amount")],
 )
 def test_money_action_validation(shop: Shop, amount: str, rule: str) -> None:
-    with TestClient(make_app(shop, allow_money_actions=True)) as client:
+    with TestClient(make_app(shop, allow_money_actions=True), base_url=ORIGIN) as client:
         csrf = _login(client)
         response = client.post(
             "/admin/payment/confirm",
@@ -156,7 +156,7 @@ def test_money_action_validation(shop: Shop, amount: str, rule: str) -> None:
 
 
 def test_refund_twice_with_one_confirmation_acts_once(shop: Shop) -> None:
-    with TestClient(make_app(shop, allow_money_actions=True)) as client:
+    with TestClient(make_app(shop, allow_money_actions=True), base_url=ORIGIN) as client:
         csrf = _login(client)
         confirm = client.post(
             "/admin/payment/confirm",
@@ -179,7 +179,7 @@ def test_refund_twice_with_one_confirmation_acts_once(shop: Shop) -> None:
 
 
 def test_no_secret_on_any_page(shop: Shop, secrets: tuple[str, str]) -> None:
-    with TestClient(make_app(shop, allow_money_actions=True)) as client:
+    with TestClient(make_app(shop, allow_money_actions=True), base_url=ORIGIN) as client:
         _login(client)
         for path in ("/admin/payments?group=all", "/admin/payment?trans_id=ORDER-2", "/admin/inbox", "/admin/accounts"):
             text = client.get(path).text

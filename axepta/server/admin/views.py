@@ -62,7 +62,6 @@ def _templates() -> Jinja2Templates:
     env = Environment(
         loader=PackageLoader("axepta.server", "templates"),
         autoescape=select_autoescape(["html"]),
-        enabled_extensions=(),
     )
     env.filters["money"] = _money
     env.filters["when"] = lambda value: "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -98,7 +97,7 @@ class _Pages:
         response.headers["x-frame-options"] = "DENY"
         response.headers["referrer-policy"] = "same-origin"
         response.headers["content-security-policy"] = (
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            "default-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'"
         )
         return response
@@ -192,7 +191,7 @@ class _Pages:
             {
                 "session": session,
                 "section": group,
-                "title": _GROUP_TITLES.get(group, "All payments"),
+                "title": _GROUP_TITLES.get(group, "All"),
                 "group": group,
                 "q": text,
                 "found": found,
