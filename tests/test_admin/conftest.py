@@ -80,14 +80,18 @@ def shop(tmp_path: Path, credentials: Credentials) -> Iterator[Shop]:
         yield shop
 
 
-def make_app(shop: Shop, *, allow_money_actions: bool = False) -> Any:
-    from starlette.applications import Starlette
+def make_app(shop: Shop, *, allow_money_actions: bool = False, **options: Any) -> Any:
+    from axepta.server import create_app
 
-    from axepta.server.admin.actions import MoneyActions
-    from axepta.server.admin.views import admin_routes
-
-    actions = MoneyActions(shop.ledger, shop.client) if allow_money_actions else None
-    return Starlette(routes=admin_routes(shop.ledger, shop.credentials, admin_token=ADMIN_TOKEN, actions=actions))
+    return create_app(
+        shop.ledger,
+        shop.credentials,
+        admin_token=ADMIN_TOKEN,
+        allow_money_actions=allow_money_actions,
+        http_client_factory=lambda: httpx.Client(transport=shop.sim.transport()),
+        background=False,
+        **options,
+    )
 
 
 class LiveServer:

@@ -122,3 +122,41 @@ def test_screenshots_for_the_docs(page: Any, tmp_path: Path) -> None:
     page.goto("/admin/payments?group=not_finished")
     page.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
     assert (SHOTS / "payment.png").stat().st_size > 10_000
+
+
+def test_replay_from_the_inbox_then_assign_the_top_up(browser: Any, shop: Shop) -> None:
+    from axepta.simulator.ipn_standin import IpnStandIn, build_ipn
+
+    receivers = ["shop@example.com"]
+    with IpnStandIn(answer="error") as standin:
+        body = build_ipn(
+            txn_type="web_accept", payment_status="Completed", payer_email="walk.in@example.com",
+            mc_gross="40.00", mc_currency="EUR", receiver_email="shop@example.com",
+        )  # fmt: skip
+        standin.remember(body)
+        stored = shop.ledger.receive_ipn(body, receivers=receivers, verify_url=standin.verify_url)
+        assert stored.outcome == "unverified"
+        standin.answer = "verified"
+        app = make_app(shop, paypal_receivers=receivers, ipn_verify_url=standin.verify_url)
+        with LiveServer(app) as server:
+            context = browser.new_context(base_url=server.url)
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            try:
+                _login(page)
+                page.get_by_role("link", name="Inbox").click()
+                assert "unverified" in page.locator("tbody").inner_text()
+                page.get_by_role("button", name=f"Replay message {stored.message_id}").click()
+                assert "replayed: unmatched" in page.get_by_role("status").inner_text()
+                page.get_by_role("link", name="Accounts").click()
+                assert "walk.in@example.com" in page.locator("table").first.inner_text() or (
+                    "walk.in@example.com" in page.content()
+                )
+                page.get_by_label(f"Account for message {stored.message_id}").fill("cust-7")
+                page.get_by_role("button", name="Assign").click()
+                assert "assigned to cust-7" in page.get_by_role("status").inner_text()
+                balances = page.locator("table").first.inner_text()
+                assert "cust-7" in balances and "40.00 EUR" in balances
+            finally:
+                context.close()
+    assert shop.ledger.accounts.balance("cust-7", "EUR") == 4000

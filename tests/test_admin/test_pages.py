@@ -185,3 +185,51 @@ def test_no_secret_on_any_page(shop: Shop, secrets: tuple[str, str]) -> None:
             text = client.get(path).text
             for secret in (*secrets, ADMIN_TOKEN):
                 assert secret not in text, path
+
+
+def test_inbox_replay_and_accounts_assign(shop: Shop) -> None:
+    from axepta.simulator.ipn_standin import IpnStandIn, build_ipn
+
+    receivers = ["shop@example.com"]
+    with IpnStandIn(answer="error") as standin:
+        body = build_ipn(
+            txn_type="web_accept", payment_status="Completed", payer_email="new.buyer@example.com",
+            mc_gross="25.00", mc_currency="EUR", receiver_email="shop@example.com",
+        )  # fmt: skip
+        standin.remember(body)
+        first = shop.ledger.receive_ipn(body, receivers=receivers, verify_url=standin.verify_url)
+        assert first.outcome == "unverified"  # PayPal did not answer: kept, never applied
+        standin.answer = "verified"
+        app = make_app(shop, paypal_receivers=receivers, ipn_verify_url=standin.verify_url)
+        with TestClient(app, base_url=ORIGIN) as client:
+            csrf = _login(client)
+            inbox = client.get("/admin/inbox")
+            assert [m.id for m in inbox.context["found"].messages] == [first.message_id]  # type: ignore[attr-defined]
+            assert "Replay" in inbox.text
+            replayed = client.post(
+                f"/admin/messages/{first.message_id}/replay", data={"csrf_token": csrf}, headers={"origin": ORIGIN}
+            )
+            assert "replayed: unmatched" in replayed.text  # verified now; an unknown payer waits
+            accounts = client.get("/admin/accounts")
+            waiting = accounts.context["o"].unmatched  # type: ignore[attr-defined]
+            assert [(m.id, m.value("payer_email")) for m in waiting] == [(first.message_id, "new.buyer@example.com")]
+            refused = client.post(
+                f"/admin/messages/{first.message_id}/assign", data={"account": "cust-42"}, headers={"origin": ORIGIN}
+            )
+            assert refused.status_code == 403
+            assigned = client.post(
+                f"/admin/messages/{first.message_id}/assign",
+                data={"csrf_token": csrf, "account": "cust-42"},
+                headers={"origin": ORIGIN},
+            )
+            assert "assigned to cust-42" in assigned.text
+            assert shop.ledger.accounts.balance("cust-42", "EUR") == 2500
+            balances = assigned.context["o"].balances  # type: ignore[attr-defined]
+            assert [(b.account, b.currency, b.balance) for b in balances] == [("cust-42", "EUR", 2500)]
+            again = client.post(
+                f"/admin/messages/{first.message_id}/assign",
+                data={"csrf_token": csrf, "account": "cust-42"},
+                headers={"origin": ORIGIN},
+            )
+            assert again.context["error"]  # type: ignore[attr-defined]
+            assert shop.ledger.accounts.balance("cust-42", "EUR") == 2500

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, func, or_, select
 
 from axepta.ledger.store.schema import ACCOUNT_ENTRIES, ACCOUNT_LINKS, MESSAGES, PAYMENTS
 
@@ -31,7 +31,7 @@ def search_payments(
 ) -> tuple[list[Row[Any]], int]:
     """Payments newest first, one page of them, and how many match in all. ``text`` matches a
     ``TransID``, ``PayID`` or ``RefNr`` exactly, or the payer's e-mail case-insensitively."""
-    where = []
+    where: list[ColumnElement[bool]] = []
     if states is not None:
         where.append(PAYMENTS.c.state.in_(list(states)))
     if text:

@@ -159,7 +159,7 @@ def _message(row: Any, trans_id: str | None) -> MessageView:
         trans_id=trans_id,
         account=row.account,
         fields=_fields(row.fields),
-        pruned=row.pruned_at is not None,
+        pruned=getattr(row, "pruned_at", None) is not None,
     )
 
 
@@ -238,6 +238,5 @@ def accounts_overview(ledger: Ledger, *, entries: int = 50) -> AccountsOverview:
             for r in browse.account_entries(conn, limit=entries)
         )
         links = tuple((r.account, r.email) for r in browse.account_links(conn))
-        unmatched_rows, _total = browse.messages_in(conn, states=("unmatched",), offset=0, limit=100)
-        unmatched = tuple(_message(r, None) for r in unmatched_rows if r.source == "ipn" and r.payment_id is None)
+    unmatched = tuple(_message(m, None) for m in ledger.accounts.unmatched(limit=100))
     return AccountsOverview(balances, recent, links, unmatched)

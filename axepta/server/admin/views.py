@@ -45,6 +45,7 @@ class AdminConfig:
     auth: AdminAuth
     templates: Jinja2Templates
     actions: MoneyActions | None
+    replay: Callable[[int], Any]
 
 
 def _money(minor: object, currency: object) -> str:
@@ -242,7 +243,7 @@ class _Pages:
 
     async def replay(self, request: Request, session: Session, form: FormData) -> Response:
         message_id = int(request.path_params["message_id"])
-        receipt = await run_in_threadpool(self.c.ledger.replay, message_id)
+        receipt = await run_in_threadpool(self.c.replay, message_id)
         notice = f"Message {message_id} replayed: {receipt.outcome}."
         return RedirectResponse(
             f"{request.url_for('admin:inbox')}?{urlencode({'notice': notice})}", status_code=303
@@ -305,9 +306,11 @@ def admin_routes(
     *,
     admin_token: str,
     actions: MoneyActions | None = None,
+    replay: Callable[[int], Any],
 ) -> list[BaseRoute]:
-    """The routes of ``/admin``, in one place (mounted by :func:`axepta.server.create_app`)."""
-    config = AdminConfig(ledger, credentials, AdminAuth(admin_token), _templates(), actions)
+    """The routes of ``/admin``, in one place (mounted by :func:`axepta.server.create_app`).
+    ``replay(message_id)`` applies a stored message again (with the receiver's settings)."""
+    config = AdminConfig(ledger, credentials, AdminAuth(admin_token), _templates(), actions, replay)
     p = _Pages(config)
     routes: list[BaseRoute] = [
         Route("/", p.page(p.home), name="home"),
