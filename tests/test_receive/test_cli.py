@@ -23,6 +23,14 @@ ENV = {"AXEPTA_MERCHANT_ID": DEMO_MID, "AXEPTA_BLOWFISH_KEY": DEMO_BLOWFISH, "AX
 
 
 @pytest.fixture
+def engine_name() -> str:
+    """SQLite only here: what differs between the engines (locks, SKIP LOCKED, concurrent
+    deliveries) is proven on both in test_notifications.py, test_events.py and on PostgreSQL in
+    test_concurrency.py; this file tests the logic above them (and keeps make test short)."""
+    return "sqlite"
+
+
+@pytest.fixture
 def cli(books_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AXEPTA_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("AXEPTA_DATABASE_URL", books_url)

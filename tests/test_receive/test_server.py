@@ -29,6 +29,14 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=iso-8859-1"}
 
 
 @pytest.fixture
+def engine_name() -> str:
+    """SQLite only here: what differs between the engines (locks, SKIP LOCKED, concurrent
+    deliveries) is proven on both in test_notifications.py, test_events.py and on PostgreSQL in
+    test_concurrency.py; this file tests the logic above them (and keeps make test short)."""
+    return "sqlite"
+
+
+@pytest.fixture
 def ledger(books_url: str) -> Iterator[Ledger]:
     with Ledger(books_url) as books:
         yield books
