@@ -112,7 +112,7 @@ class MoneyActions:
         try:
             amount = check_amount(to_minor_units(amount_text, payment.currency))
         except InvalidRequestError as exc:
-            return Plan(kind, trans_id, error=f"Amount: {exc.rule}: give a decimal amount such as 12.50 ({exc}).")
+            return Plan(kind, trans_id, error=str(exc))
         except (TypeError, ValueError):
             return Plan(kind, trans_id, error="Amount: give a decimal amount such as 12.50.")
         tid = _text(form, "tid", 64) if kind == "refund" else ""
