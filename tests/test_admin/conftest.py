@@ -123,9 +123,10 @@ class LiveServer:
         self.sock.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless. Skipped (one line says why) where it is not installed,
+    """Debian's Chromium, headless, for one test module: Playwright's sync API runs an event
+    loop in this thread while it lives, which would break every asyncio test after it. Skipped (one line says why) where it is not installed,
     except when AXEPTA_REQUIRE_BROWSER=1 (CI), where its absence fails the tests."""
     if not os.access(CHROMIUM, os.X_OK):
         reason = f"browser tests skipped: {CHROMIUM} is not installed (make test installs it as root with apt-get)"
