@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from difflib import get_close_matches
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from axepta.codes import explain
 from axepta.errors import (
@@ -29,6 +28,8 @@ from axepta.errors import (
 
 if TYPE_CHECKING:
     import httpx
+    from rich.console import Console
+    from rich.table import Table
 
 EXIT_OK = 0
 EXIT_DECLINED = 1
@@ -83,10 +84,14 @@ def state(ctx: typer.Context) -> State:
 
 
 def stdout() -> Console:
+    from rich.console import Console  # rich is loaded by the commands that print, not by --version
+
     return Console(soft_wrap=True)
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, soft_wrap=True)
 
 
@@ -99,6 +104,9 @@ def emit_json(obj: Any) -> None:
 def table(title: str | None, rows: list[tuple[str, Any]]) -> Table:
     """A two-column table for people. Values are shown literally (a gateway ``Description``
     such as ``[bank]`` is not taken for rich markup)."""
+    from rich.table import Table
+    from rich.text import Text
+
     t = Table(title=title, show_header=False, title_justify="left")
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")  # long values (URLs) fold, never cut
@@ -161,9 +169,114 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-class AxeptaGroup(TyperGroup):
+#: click's UsageError (Typer vendors click in recent versions, older ones use click itself).
+_USAGE_ERROR: type[Any] = typer.BadParameter.__mro__[1]
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A command (or group of commands) of the root command line whose module is imported only
+    when it runs (see :mod:`axepta.cli` for how to register one).
+
+    ``module`` defines a ``typer.Typer`` named ``app``. With ``command=False`` that whole app is
+    the group ``name`` (``axepta config show``); with ``command=True`` the command ``name`` of
+    that app is a top-level command (``axepta capture``). ``summary`` is the one line ``--help``
+    shows (a test checks it is the command's own first line), ``panel`` its ``--help`` panel."""
+
+    name: str
+    module: str
+    summary: str
+    panel: str | None = None
+    command: bool = False
+
+    def load(self) -> Any:
+        import typer.main
+
+        app = import_module(self.module).app
+        if not self.command:
+            group = typer.main.get_group(app)
+            group.name = self.name
+            return group
+        built = typer.main.get_command(app)
+        if isinstance(built, TyperGroup):
+            found = built.commands.get(self.name)
+            if found is None:
+                raise LookupError(f"{self.module}.app has no command {self.name!r}")
+            return found
+        built.name = self.name
+        return built
+
+    def placeholder(self) -> Any:
+        """What ``--help`` lists without importing the module: name, summary and panel."""
+        return TyperCommand(self.name, short_help=self.summary, help=self.summary, rich_help_panel=self.panel)
+
+
+class LazyGroup(TyperGroup):
+    """A command group whose subcommands in ``lazy`` are imported on first use. ``--help``
+    lists them from their :class:`Lazy` entry (summary and panel) without importing anything."""
+
+    lazy: ClassVar[tuple[Lazy, ...]] = ()
+    _listing = False
+
+    def _lazy(self) -> dict[str, Lazy]:
+        return {entry.name: entry for entry in self.lazy}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = list(super().list_commands(ctx))
+        return names + [entry.name for entry in self.lazy if entry.name not in names]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        entry = self._lazy().get(cmd_name)
+        if entry is None:
+            return None
+        if self._listing:
+            return entry.placeholder()
+        loaded = entry.load()
+        self.commands[cmd_name] = loaded
+        return loaded
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except _USAGE_ERROR as exc:
+            if args and "Did you mean" not in exc.message:
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    exc.message = exc.message.rstrip(".") + ". Did you mean " + ", ".join(repr(m) for m in matches) + "?"
+            raise
+
+
+class _RootOption(TyperOption):
+    """A global option of ``axepta``: an absent value, or the text of ``--base-url`` and
+    ``--profile``, is taken as it is. Recent Typer builds a pydantic adapter for every value it
+    converts, even ``None``; that would load pydantic for ``axepta capture --help``."""
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and self.name in ("base_url", "profile")):
+            return value if self.callback is None else self.callback(ctx, self, value)
+        return super().process_value(ctx, value)
+
+
+class AxeptaGroup(LazyGroup):
     """The root command group: every ``AxeptaError`` raised by any command ends here and
     becomes its exit code, so commands never map errors themselves."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        for param in params:  # --help and the completion options are added late: here
+            if type(param) is TyperOption:
+                param.__class__ = _RootOption
+        return params
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:

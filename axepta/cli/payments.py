@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum, StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -33,9 +33,6 @@ from rich.text import Text
 from axepta.amounts import check_currency, from_minor_units, to_minor_units
 from axepta.cli import _common
 from axepta.cli._common import NotConfirmed, UsageFailure, emit_json, state, stderr, stdout
-from axepta.cli.config import Settings, check_guard, load_settings
-from axepta.client import AxeptaClient
-from axepta.credentials import Credentials
 from axepta.errors import (
     AxeptaError,
     CryptoError,
@@ -44,23 +41,15 @@ from axepta.errors import (
     SignatureError,
     TransportError,
 )
-from axepta.models.requests import (
-    Address,
-    AuthorizeRequest,
-    BasketLine,
-    CaptureRequest,
-    CompleteRequest,
-    CreditExRequest,
-    CreditRequest,
-    OrderItem,
-    PaymentUnit,
-    PayPalOrderRequest,
-    ReferenceTransactionRequest,
-    Request,
-    ReverseRequest,
-)
-from axepta.models.results import PayPalOrderResult, Result
-from axepta.protocol import PreparedRequest, approve_url
+
+if TYPE_CHECKING:
+    # imported when a command runs, not for ``--help`` (start-up: see axepta/cli/__init__.py)
+    from axepta.cli.config import Settings
+    from axepta.client import AxeptaClient
+    from axepta.credentials import Credentials
+    from axepta.models.requests import Address, BasketLine, PaymentUnit, Request
+    from axepta.models.results import Result
+    from axepta.protocol import PreparedRequest
 
 __all__ = ["app", "command_line", "make_client", "stdin_is_interactive"]
 
@@ -176,6 +165,8 @@ def stdin_is_interactive() -> bool:
 
 def make_client(settings: Settings, credentials: Credentials, http: Any) -> AxeptaClient:
     """The client of one command, on the HTTP client of :func:`axepta.cli._common.make_http_client`."""
+    from axepta.client import AxeptaClient
+
     return AxeptaClient(
         credentials,
         base_url=settings.base_url,
@@ -230,12 +221,16 @@ def address_of(
     }
     if all(v is None for v in parts.values()):
         return None
+    from axepta.models.requests import Address
+
     return Address(**parts)
 
 
 def basket_line(text: str, n: int) -> BasketLine:
     """``--basket-line "Name,Amount,Number,Quantity[,Description[,Tax]]"`` (the OrderDesc<n>
     wire format: amount and tax per unit in minor units)."""
+    from axepta.models.requests import BasketLine
+
     key = f"OrderDesc{n}"
     parts = text.split(",")
     if not 4 <= len(parts) <= 6:
@@ -299,6 +294,8 @@ def _mapped(obj: Mapping[str, Any], keys: Mapping[str, str], where: str) -> dict
 def payment_unit(text: str, n: int) -> PaymentUnit:
     """``--payment-unit JSON``: one seller as the JSON object of PROTOCOL.md §4.3
     (``merchantid``, ``amount``, ``orderitems`` … amounts in minor units)."""
+    from axepta.models.requests import OrderItem, PaymentUnit
+
     key = f"PaymentUnit{n}"
     try:
         obj = json.loads(text)
@@ -455,6 +452,9 @@ def _confirm(settings: Settings, prepared: PreparedRequest, *, yes: bool) -> Non
 
 
 def _result_dict(result: Result, callback_url: str, merchant_id: str) -> dict[str, Any]:
+    from axepta.models.results import PayPalOrderResult
+    from axepta.protocol import approve_url
+
     data = result.model_dump(mode="json", exclude={"raw"})
     data["raw"] = {k: v for k, v in result.raw.items() if k.lower() not in ("mac", "data", "len")}
     if isinstance(result, PayPalOrderResult):
@@ -532,6 +532,8 @@ def _show_result(ctx: typer.Context, settings: Settings, prepared: PreparedReque
 
 def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run: bool) -> None:
     """Build, check, prepare, then show (``--dry-run``) or confirm and send one request."""
+    from axepta.cli.config import check_guard, load_settings
+
     request = build()
     settings = load_settings(ctx)
     credentials = settings.credentials()
@@ -628,6 +630,8 @@ def order_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import PayPalOrderRequest
+
         cur = currency_code(currency)
         shipping = None
         if sh_amount is not None or sh_amount_minor is not None:
@@ -687,6 +691,8 @@ def complete_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import CompleteRequest
+
         cur = currency_code(currency)
         return CompleteRequest(
             pay_id=pay_id,
@@ -726,6 +732,8 @@ def authorize_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import AuthorizeRequest
+
         cur = currency_code(currency)
         return AuthorizeRequest(
             pay_id=pay_id,
@@ -759,6 +767,8 @@ def capture_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import CaptureRequest
+
         cur = currency_code(currency)
         return CaptureRequest(
             pay_id=pay_id,
@@ -794,6 +804,8 @@ def credit_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import CreditRequest
+
         cur = currency_code(currency)
         return CreditRequest(
             pay_id=pay_id,
@@ -836,6 +848,8 @@ def credit_ex_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import CreditExRequest
+
         cur = currency_code(currency)
         return CreditExRequest(
             trans_id=trans_id,
@@ -871,6 +885,8 @@ def reverse_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import ReverseRequest
+
         cur = currency_code(currency)
         return ReverseRequest(
             pay_id=pay_id,
@@ -902,6 +918,8 @@ def reftrans_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import ReferenceTransactionRequest
+
         cur = currency_code(currency)
         return ReferenceTransactionRequest(
             billing_agreement_id=billing_agreement,
