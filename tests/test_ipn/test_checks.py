@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from axepta import ConfigurationError
-from axepta.ipn import IpnLedger, check_ipn, ipn_decision, parse_ipn, status_rank
+from axepta.ipn import IpnDeduplicator, check_ipn, ipn_decision, parse_ipn, status_rank
 from tests.test_ipn.conftest import fixture
 
 SALE = parse_ipn(fixture("express_checkout_completed.txt"))  # test_ipn=1, 19.95 USD
@@ -88,22 +88,22 @@ def test_ipn_decision(seen: list[str], status: str, decision: str) -> None:
 
 def test_ledger_pending_then_completed_and_out_of_order() -> None:
     pending, accepted = parse_ipn(fixture("fmf_pending.txt")), parse_ipn(fixture("fmf_accepted.txt"))
-    in_order = IpnLedger()
+    in_order = IpnDeduplicator()
     assert [in_order.record(m) for m in (pending, accepted, accepted)] == ["new", "new", "duplicate"]
-    reordered = IpnLedger()
+    reordered = IpnDeduplicator()
     # the late Pending is stale (stored, not applied); its resend is then a duplicate
     assert [reordered.record(m) for m in (accepted, pending, pending)] == ["new", "stale", "duplicate"]
 
 
 def test_ledger_mass_pay_records() -> None:
-    ledger = IpnLedger()
+    ledger = IpnDeduplicator()
     first = ledger.record_mass_payments(MASSPAY)
     assert [(r.index, d) for r, d in first] == [(1, "new"), (2, "new"), (3, "new")]
     second_raw = fixture("masspay_three_records.txt").replace(b"payment_status=Processed", b"payment_status=Completed")
     second = parse_ipn(second_raw.replace(b"status_2=Unclaimed", b"status_2=Completed"))
     assert [(r.index, d) for r, d in ledger.record_mass_payments(second)] == [(1, "duplicate"), (2, "new"), (3, "duplicate")]
     assert [d for _, d in ledger.record_mass_payments(MASSPAY)] == ["duplicate"] * 3  # a resend
-    late = IpnLedger()
+    late = IpnDeduplicator()
     assert [d for _, d in late.record_mass_payments(second)] == ["new"] * 3
     assert [d for _, d in late.record_mass_payments(MASSPAY)] == ["duplicate", "stale", "duplicate"]
     anonymous = parse_ipn(b"txn_type=masspay&receiver_email_1=a%40b.c&status_1=Completed&ipn_track_id=T1")
@@ -112,7 +112,7 @@ def test_ledger_mass_pay_records() -> None:
 
 
 def test_ledger_is_thread_safe() -> None:
-    ledger = IpnLedger()
+    ledger = IpnDeduplicator()
     results: list[str] = []
     threads = [threading.Thread(target=lambda: results.append(ledger.record(SALE))) for _ in range(8)]
     for t in threads:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from axepta.ipn import IpnLedger, IpnMessage
+from axepta.ipn import IpnDeduplicator, IpnMessage
 from tests.test_ipn.conftest import FakePayPal, fixture
 from tests.test_notify._support import doc_module
 
@@ -22,7 +22,7 @@ class Store:
         self.raw: list[bytes] = []
         self.marks: dict[int, str] = {}
         self.processed: list[tuple[str, IpnMessage]] = []
-        self.ledger = IpnLedger()
+        self.ledger = IpnDeduplicator()
         self.down = False
 
     def save_raw(self, raw: bytes) -> int:
