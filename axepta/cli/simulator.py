@@ -9,6 +9,7 @@ from types import FrameType
 
 import typer
 
+from axepta.cli import simulator_ipn
 from axepta.cli._common import EXIT_CONFIG, emit_json, fail, state, stdout
 from axepta.cli.config import load_credentials
 from axepta.credentials import Credentials
@@ -18,6 +19,7 @@ from axepta.simulator import Simulator, SimulatorServer
 __all__ = ["app", "parse_merchant"]
 
 app = typer.Typer(help="The local gateway simulator (no account, no network).", no_args_is_help=True)
+app.add_typer(simulator_ipn.app, name="ipn")
 
 
 def parse_merchant(spec: str) -> Credentials:
