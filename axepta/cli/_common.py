@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from axepta.codes import explain
 from axepta.errors import (
     AxeptaError,
     ConfigurationError,
@@ -131,6 +129,8 @@ def error_payload(exc: AxeptaError) -> dict[str, Any]:
             payload[name] = value
     code = getattr(exc, "code", None)
     if isinstance(code, str):
+        from axepta.codes import explain
+
         try:
             info = explain(code)
         except ValueError:
@@ -192,19 +192,21 @@ class Lazy:
     def load(self) -> Any:
         import typer.main
 
+        from axepta.cli import _help
+
         app = import_module(self.module).app
         if not self.command:
             group = typer.main.get_group(app)
             group.name = self.name
-            return group
+            return _help.install(group)
         built = typer.main.get_command(app)
         if isinstance(built, TyperGroup):
             found = built.commands.get(self.name)
             if found is None:
                 raise LookupError(f"{self.module}.app has no command {self.name!r}")
-            return found
+            return _help.install(found)
         built.name = self.name
-        return built
+        return _help.install(built)
 
     def placeholder(self) -> Any:
         """What ``--help`` lists without importing the module: name, summary and panel."""
@@ -238,10 +240,18 @@ class LazyGroup(TyperGroup):
         self.commands[cmd_name] = loaded
         return loaded
 
+    def parse_args(self, ctx: Any, args: list[str]) -> Any:
+        from axepta.cli import _help
+
+        _help.print_help_without_args(self, ctx, args)
+        return super().parse_args(ctx, args)
+
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        from axepta.cli import _help
+
         self._listing = True
         try:
-            super().format_help(ctx, formatter)
+            formatter.write(_help.render(self, ctx))
         finally:
             self._listing = False
 
@@ -250,6 +260,8 @@ class LazyGroup(TyperGroup):
             return super().resolve_command(ctx, args)
         except _USAGE_ERROR as exc:
             if args and "Did you mean" not in exc.message:
+                from difflib import get_close_matches
+
                 matches = get_close_matches(args[0], self.list_commands(ctx))
                 if matches:
                     exc.message = exc.message.rstrip(".") + ". Did you mean " + ", ".join(repr(m) for m in matches) + "?"

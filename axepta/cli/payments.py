@@ -28,7 +28,6 @@ from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
 from axepta.amounts import check_currency, from_minor_units, to_minor_units
 from axepta.cli import _common
@@ -44,6 +43,7 @@ from axepta.errors import (
 
 if TYPE_CHECKING:
     # imported when a command runs, not for ``--help`` (start-up: see axepta/cli/__init__.py)
+
     from axepta.cli.config import Settings
     from axepta.client import AxeptaClient
     from axepta.credentials import Credentials
@@ -515,6 +515,8 @@ def _show_result(ctx: typer.Context, settings: Settings, prepared: PreparedReque
             }
         )
         return
+    from rich.text import Text
+
     rows: list[tuple[str, Any]] = [("amount", _money_text(prepared.request))]
     urls = {"approval_url", "approve_url", "paypal_url", "redirect_url"}
     skip = {"operation", "mid", "raw", "req_id"} | urls
@@ -532,6 +534,8 @@ def _show_result(ctx: typer.Context, settings: Settings, prepared: PreparedReque
 
 def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run: bool) -> None:
     """Build, check, prepare, then show (``--dry-run``) or confirm and send one request."""
+    from rich.text import Text
+
     from axepta.cli.config import check_guard, load_settings
 
     request = build()

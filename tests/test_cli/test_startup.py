@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -52,7 +53,7 @@ def _modules_after(*argv: str) -> tuple[str, list[str]]:
         check=True,
     )
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("MODULES="))
-    return proc.stdout, json.loads(line.removeprefix("MODULES="))
+    return proc.stdout + proc.stderr.replace(line, ""), json.loads(line.removeprefix("MODULES="))
 
 
 def _heavy(modules: list[str]) -> list[str]:
@@ -64,7 +65,7 @@ def test_version_and_help_import_no_command_module(argv: tuple[str, ...]) -> Non
     out, modules = _modules_after(*argv)
     assert out.strip()
     assert _heavy(modules) == []
-    assert not [m for m in modules if m.startswith("axepta.cli.") and m != "axepta.cli._common"]
+    assert not [m for m in modules if m.startswith("axepta.cli.") and m not in ("axepta.cli._common", "axepta.cli._help")]
 
 
 def test_payment_command_help_imports_no_client_nor_models() -> None:
@@ -103,3 +104,26 @@ def test_unknown_command_suggests_a_lazy_one() -> None:
     result = CliRunner().invoke(app, ["captur"], env={"COLUMNS": "100"})
     assert result.exit_code == 2
     assert "capture" in result.output
+
+
+@pytest.mark.parametrize("argv", [(), ("capture",), ("order",), ("batch",), ("batch", "build"), ("config", "show")])
+def test_help_pages_fit_80_columns_with_readable_placeholders(argv: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*argv, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "<str>" not in result.output and "<bool>" not in result.output and "<int>" not in result.output
+    assert "{" not in lines[1]  # the usage line: PAYID, not {PAYID}
+
+
+def test_capture_help_placeholders() -> None:
+    result = CliRunner().invoke(app, ["order", "--help"], env={"COLUMNS": "100"})
+    text = result.output
+    assert "Usage: axepta order [OPTIONS]" in text
+    assert re.search(r"--amount\s+DECIMAL\s", text)
+    assert re.search(r"--trans-id\s+TEXT\s", text)
+    assert re.search(r"--capture\s+\[Auto\|Manual\]", text)
+    assert re.search(r"--yes, -y\s+Send", text)  # a flag has no placeholder
+    assert "[default: Auto]" in text and "[required]" in text
+    capture = CliRunner().invoke(app, ["capture", "--help"], env={"COLUMNS": "100"}).output
+    assert "Usage: axepta capture [OPTIONS] PAYID" in capture
