@@ -4,7 +4,9 @@ Both clients build the same request models, hand them to the same
 :class:`~axepta.protocol.ProtocolCore` and drive the same :meth:`~ProtocolCore.exchange`
 generator; the only code that differs is the I/O (``httpx.Client`` vs ``httpx.AsyncClient``,
 ``time.sleep`` vs ``anyio.sleep``). Connections are pooled, redirects never followed, timeouts
-explicit (connect 5 s, read 30 s, 45 s otherwise), reply bodies capped at 256 KiB.
+explicit (connect 5 s, read 30 s, 45 s otherwise) under one wall-clock deadline per call (the
+largest timeout: 45 s), reply bodies asked uncompressed and capped at 256 KiB as decoded
+(:mod:`axepta._http`).
 
 Retries: only when the request provably never reached the server (connect error, connect or
 pool timeout), ``max_retries`` times with exponential backoff, always with the same ``ReqId``.
@@ -17,12 +19,14 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Collection, Mapping, Sequence
+from time import monotonic as _monotonic
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
 import anyio
 import httpx
 
+from axepta import _http
 from axepta.credentials import Credentials
 from axepta.errors import ConfigurationError
 from axepta.models.requests import (
@@ -66,7 +70,7 @@ __all__ = [
     "AxeptaClient",
 ]
 
-#: connect 5 s, read 30 s, write and pool 45 s (§3.3)
+#: connect 5 s, read 30 s, write and pool 45 s, and 45 s for the whole call (§3.3)
 DEFAULT_TIMEOUT = httpx.Timeout(45, connect=5, read=30)
 
 
@@ -80,7 +84,7 @@ def _user_agent() -> str:
 
 
 USER_AGENT = _user_agent()
-_HEADERS = {"User-Agent": USER_AGENT, "Accept": "text/plain, */*"}
+_HEADERS = {"User-Agent": USER_AGENT, "Accept": "text/plain, */*", **_http.ACCEPT_IDENTITY}
 
 
 def _failure(exc: httpx.HTTPError) -> SendFailure:
@@ -104,10 +108,35 @@ def _failure(exc: httpx.HTTPError) -> SendFailure:
 
 def _timeout(value: float | httpx.Timeout) -> httpx.Timeout:
     if isinstance(value, httpx.Timeout):
+        try:
+            _http.deadline_of(value)
+        except ValueError:
+            raise ConfigurationError("timeout: an httpx.Timeout needs at least one value (it bounds the whole call)") from None
         return value
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigurationError("timeout must be a positive number of seconds or an httpx.Timeout")
     return httpx.Timeout(float(value))
+
+
+def _deadline_failure(failure: SendFailure, deadline: float, seconds: float) -> SendFailure:
+    """A failure at or after the call's deadline: never retried (the time is spent)."""
+    if _monotonic() < deadline:
+        return failure
+    return SendFailure(
+        f"{failure.reason} (the call's {seconds:g} s deadline)", sent=failure.sent, cause=failure.cause
+    )
+
+
+def _too_late(seconds: float) -> SendFailure:
+    return SendFailure(f"the call's {seconds:g} s deadline passed before another attempt", sent=False)
+
+
+def _late_reply(seconds: float, cause: BaseException) -> SendFailure:
+    return SendFailure(f"no complete reply within the call's {seconds:g} s deadline", sent=True, cause=cause)
+
+
+def _refused_encoding(cause: _http.EncodingRefused) -> SendFailure:
+    return SendFailure(f"unreadable reply: {cause}", sent=True, cause=cause)
 
 
 class _BaseClient:
@@ -115,6 +144,7 @@ class _BaseClient:
 
     _core: ProtocolCore
     _timeout: httpx.Timeout
+    _deadline: float
 
     def __init__(
         self,
@@ -140,6 +170,7 @@ class _BaseClient:
             omit_mac=omit_mac,
         )
         self._timeout = _timeout(timeout)
+        self._deadline = _http.deadline_of(self._timeout)
 
     @classmethod
     def computop(cls, credentials: Credentials, **kwargs: Any) -> Self:
@@ -269,12 +300,6 @@ def _order_request(**kwargs: Any) -> PayPalOrderRequest:
     return PayPalOrderRequest(**kwargs)
 
 
-def _read_limit(body: bytearray, chunk: bytes) -> bool:
-    """Append ``chunk``; ``True`` once the cap is exceeded (stop reading)."""
-    body += chunk
-    return len(body) > MAX_REPLY_BYTES
-
-
 class AxeptaClient(_BaseClient):
     """Synchronous client. Use as a context manager (or call :meth:`close`).
 
@@ -315,8 +340,9 @@ class AxeptaClient(_BaseClient):
             raise ConfigurationError("http_client must be an httpx.Client (use AsyncAxeptaClient for httpx.AsyncClient)")
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=self._timeout, follow_redirects=False, headers=_HEADERS
-        )
+            timeout=self._timeout, follow_redirects=False, headers=_HEADERS,
+            transport=_http.sync_transport(),
+        )  # fmt: skip
 
     def close(self) -> None:
         """Close the connection pool (not an injected ``http_client``)."""
@@ -336,35 +362,46 @@ class AxeptaClient(_BaseClient):
 
     def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
+        deadline = _monotonic() + self._deadline
         steps = self._core.exchange(prepared)
         step = next(steps)
         while True:
             try:
                 if isinstance(step, Sleep):
-                    time.sleep(step.seconds)
+                    time.sleep(max(0.0, min(step.seconds, deadline - _monotonic())))
                     step = steps.send(None)
                 else:
-                    step = steps.send(self._transmit(step.prepared))
+                    step = steps.send(self._transmit(step.prepared, deadline))
             except StopIteration as stop:
                 return cast(Result, stop.value)
 
-    def _transmit(self, prepared: PreparedRequest) -> RawReply | SendFailure:
+    def _transmit(self, prepared: PreparedRequest, deadline: float) -> RawReply | SendFailure:
+        left = deadline - _monotonic()
+        if left <= 0:
+            return _too_late(self._deadline)
         try:
-            with self._http.stream(
+            with _http.deadline_scope(deadline), self._http.stream(
                 "POST",
                 prepared.url,
                 data=dict(prepared.form),
                 headers=_HEADERS,
-                timeout=self._timeout,
+                # the library's own pool ends every socket operation by the deadline; an
+                # injected client gets its phases cut to what is left
+                timeout=self._timeout if self._owns_http else _http.within(self._timeout, left),
                 follow_redirects=False,
             ) as response:
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    if _read_limit(body, chunk):
-                        break
-                return RawReply(response.status_code, bytes(body), response.headers.get("location"))
+                location = response.headers.get("location")
+                try:
+                    body = _http.read_body(response, MAX_REPLY_BYTES, deadline)
+                except _http.BodyTooLarge as exc:  # judged (refused) by the core
+                    body = exc.head
+                return RawReply(response.status_code, body, location)
         except httpx.HTTPError as exc:
-            return _failure(exc)
+            return _deadline_failure(_failure(exc), deadline, self._deadline)
+        except _http.DeadlineExceeded as exc:
+            return _late_reply(self._deadline, exc)
+        except _http.EncodingRefused as exc:
+            return _refused_encoding(exc)
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -589,35 +626,44 @@ class AsyncAxeptaClient(_BaseClient):
 
     async def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
+        deadline = _monotonic() + self._deadline
         steps = self._core.exchange(prepared)
         step = next(steps)
         while True:
             try:
                 if isinstance(step, Sleep):
-                    await anyio.sleep(step.seconds)
+                    await anyio.sleep(max(0.0, min(step.seconds, deadline - _monotonic())))
                     step = steps.send(None)
                 else:
-                    step = steps.send(await self._transmit(step.prepared))
+                    step = steps.send(await self._transmit(step.prepared, deadline))
             except StopIteration as stop:
                 return cast(Result, stop.value)
 
-    async def _transmit(self, prepared: PreparedRequest) -> RawReply | SendFailure:
+    async def _transmit(self, prepared: PreparedRequest, deadline: float) -> RawReply | SendFailure:
+        left = deadline - _monotonic()
+        if left <= 0:
+            return _too_late(self._deadline)
         try:
-            async with self._http.stream(
+            async with _http.async_deadline(left), self._http.stream(
                 "POST",
                 prepared.url,
                 data=dict(prepared.form),
                 headers=_HEADERS,
-                timeout=self._timeout,
+                timeout=self._timeout,  # the cancel scope holds the deadline
                 follow_redirects=False,
             ) as response:
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    if _read_limit(body, chunk):
-                        break
-                return RawReply(response.status_code, bytes(body), response.headers.get("location"))
+                location = response.headers.get("location")
+                try:
+                    body = await _http.aread_body(response, MAX_REPLY_BYTES)
+                except _http.BodyTooLarge as exc:  # judged (refused) by the core
+                    body = exc.head
+                return RawReply(response.status_code, body, location)
         except httpx.HTTPError as exc:
-            return _failure(exc)
+            return _deadline_failure(_failure(exc), deadline, self._deadline)
+        except TimeoutError as exc:
+            return _late_reply(self._deadline, exc)
+        except _http.EncodingRefused as exc:
+            return _refused_encoding(exc)
 
     # -- operations ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
-from axepta import __version__
+from axepta import __version__, _http
 from axepta.errors import ConfigurationError
 from axepta.fields import is_loopback_host
 
@@ -101,6 +101,7 @@ _HEADERS = {
     "User-Agent": USER_AGENT,
     "Accept": "text/plain",
     "Connection": "close",
+    **_http.ACCEPT_IDENTITY,
 }
 
 
@@ -146,7 +147,9 @@ def verify_ipn(
 
     Posts ``cmd=_notify-validate&`` + ``raw`` to :func:`verification_url` with a descriptive
     User-Agent, redirects not followed, ``connect_timeout`` to connect and ``timeout`` for the
-    whole exchange (checked between reads; :func:`averify_ipn` enforces it strictly). Never
+    whole exchange (a wall-clock deadline; with an injected ``http_client``, checked between
+    reads and by that client's own timeouts). The answer is asked uncompressed and never
+    decoded beyond 4 KiB. Never
     raises for a network problem: a timeout, a connection error, a non-200 status or any answer
     other than ``VERIFIED``/``INVALID`` is ``unverified``. ``http_client`` (an
     :class:`httpx.Client`) is used as given and not closed.
@@ -154,21 +157,22 @@ def verify_ipn(
     url = verification_url(raw, sandbox=sandbox, verify_url=verify_url)
     body = postback_body(raw)
     start = time.monotonic()
-    client = http_client if http_client is not None else httpx.Client(follow_redirects=False)
+    client = http_client if http_client is not None else httpx.Client(
+        follow_redirects=False, transport=_http.sync_transport()
+    )
     try:
-        with client.stream(
+        with _http.deadline_scope(start + timeout), client.stream(
             "POST", url, content=body, headers=_HEADERS, timeout=_timeouts(timeout, connect_timeout),
             follow_redirects=False,
         ) as response:
-            received = bytearray()
-            for chunk in response.iter_bytes():
-                received += chunk
-                if time.monotonic() - start > timeout:
-                    return _deadline_passed(url, response.status_code, time.monotonic() - start)
-                if len(received) > _MAX_ANSWER_BYTES:
-                    break
-            return _interpret(url, response.status_code, bytes(received), time.monotonic() - start)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            try:
+                received = _http.read_body(response, _MAX_ANSWER_BYTES, start + timeout)
+            except _http.BodyTooLarge as exc:
+                received = exc.head  # oversized: no answer
+            except _http.DeadlineExceeded:
+                return _deadline_passed(url, response.status_code, time.monotonic() - start)
+            return _interpret(url, response.status_code, received, time.monotonic() - start)
+    except (httpx.HTTPError, httpx.InvalidURL, _http.EncodingRefused) as exc:
         return _failure(url, exc, time.monotonic() - start)
     finally:
         if http_client is None:
@@ -196,13 +200,12 @@ async def averify_ipn(
                 "POST", url, content=body, headers=_HEADERS, timeout=_timeouts(timeout, connect_timeout),
                 follow_redirects=False,
             ) as response:
-                received = bytearray()
-                async for chunk in response.aiter_bytes():
-                    received += chunk
-                    if len(received) > _MAX_ANSWER_BYTES:
-                        break
-                return _interpret(url, response.status_code, bytes(received), time.monotonic() - start)
-    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError) as exc:
+                try:
+                    received = await _http.aread_body(response, _MAX_ANSWER_BYTES)
+                except _http.BodyTooLarge as exc:
+                    received = exc.head  # oversized: no answer
+                return _interpret(url, response.status_code, received, time.monotonic() - start)
+    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, _http.EncodingRefused) as exc:
         return _failure(url, exc, time.monotonic() - start)
     finally:
         if http_client is None:

@@ -13,6 +13,7 @@ simulator (pending payments that time out) run on the same scheduler.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import itertools
@@ -27,6 +28,7 @@ from typing import Final, Literal
 
 import httpx
 
+from axepta import _http
 from axepta.fields import check_url
 
 __all__ = [
@@ -42,7 +44,9 @@ logger = logging.getLogger("axepta.simulator")
 #: Gaps between URLNotify attempts, in minutes (n³): 9 attempts in all (PROTOCOL.md §7.2).
 NOTIFY_RETRY_GAPS_MINUTES: Final[tuple[int, ...]] = (1, 8, 27, 64, 125, 216, 343, 512)
 
-_CONTENT_TYPE: Final = "application/x-www-form-urlencoded; charset=iso-8859-1"
+_HEADERS: Final = {"Content-Type": "application/x-www-form-urlencoded; charset=iso-8859-1", **_http.ACCEPT_IDENTITY}
+#: the shop's answer matters by its status only: more than this is not read (nor decoded)
+_MAX_ANSWER_BYTES: Final = 64 * 1024
 _MAX_LOG: Final = 10_000
 
 
@@ -130,7 +134,9 @@ class Notifier:
 
     ``http_client`` is used for every post; without it one is built (and closed by
     :meth:`close`) over ``transport`` — e.g. ``httpx.MockTransport(shop_handler)`` or a WSGI/ASGI
-    transport to reach an in-process shop — with ``timeout`` seconds, following no redirect.
+    transport to reach an in-process shop — following no redirect. ``timeout`` seconds bound
+    each post as a whole (a wall-clock deadline over connect, headers and body on the default
+    transport); the shop's answer is asked uncompressed and read up to 64 KiB.
     ``time_factor`` multiplies every gap (``1.0`` = real minutes). Fault hooks: the next
     notifications can be posted twice (:meth:`duplicate_next`) or held and then posted in
     reverse order (:meth:`reorder_next`)."""
@@ -222,7 +228,9 @@ class Notifier:
         with self._lock:
             if self._http_client is None:
                 self._http_client = httpx.Client(
-                    transport=self._transport, timeout=self._timeout, follow_redirects=False
+                    transport=self._transport or _http.sync_transport(),
+                    timeout=self._timeout,
+                    follow_redirects=False,
                 )
             return self._http_client
 
@@ -230,12 +238,15 @@ class Notifier:
         number = len(delivery.attempts) + 1
         status: int | None = None
         error: str | None = None
+        deadline = time.monotonic() + self._timeout
         try:
-            response = self._client().post(
-                delivery.url, content=delivery.body, headers={"Content-Type": _CONTENT_TYPE}
-            )
-            status = response.status_code
-        except httpx.HTTPError as exc:
+            with _http.deadline_scope(deadline), self._client().stream(
+                "POST", delivery.url, content=delivery.body, headers=_HEADERS
+            ) as response:
+                with contextlib.suppress(_http.BodyTooLarge):  # stop reading: the status answers
+                    _http.read_body(response, _MAX_ANSWER_BYTES, deadline)
+                status = response.status_code
+        except (httpx.HTTPError, _http.DeadlineExceeded, _http.EncodingRefused) as exc:
             error = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # a shop handler that raises: the platform sees no answer
             error = f"{type(exc).__name__}: {exc}"
