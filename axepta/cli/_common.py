@@ -34,6 +34,7 @@ EXIT_DECLINED = 1
 EXIT_USAGE = 2
 EXIT_CONFIG = 3
 EXIT_NETWORK = 4
+EXIT_OUTPUT = 5  # the gateway answered success, the output could not be written: never retry
 
 
 class UsageFailure(InvalidRequestError):
@@ -162,6 +163,33 @@ def report_error(exc: AxeptaError, *, as_json: bool) -> int:
     if retry:
         err.print(f"  retry with: {retry}", markup=False, highlight=False)
     return code
+
+
+def output_failed(what: str, details: list[str], exc: BaseException) -> NoReturn:
+    """The operation succeeded at the gateway but its result could not be written (closed pipe,
+    full disk …): say so on stderr with the result and the ReqId, and exit 5, never 1 or 2, so
+    that no script retries an operation that moved money. No traceback."""
+    import os
+
+    try:  # stdout is unusable: its file descriptor now leads to /dev/null, so that what is
+        # still buffered does not fail again (a traceback) when the process exits
+        fd = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    lines = [
+        f"error: the {what} succeeded at the gateway, but its result could not be written to "
+        f"stdout ({type(exc).__name__}: {exc}). Do not retry: it has been done.",
+        *(f"  {line}" for line in details),
+    ]
+    try:
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    raise typer.Exit(EXIT_OUTPUT)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

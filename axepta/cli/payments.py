@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from axepta.amounts import check_currency, from_minor_units, to_minor_units
+from axepta.amounts import check_currency, from_minor_units, parse_decimal, to_minor_units
 from axepta.cli import _common
 from axepta.cli._common import NotConfirmed, UsageFailure, emit_json, state, stderr, stdout
 from axepta.errors import (
@@ -122,7 +122,7 @@ AmountOpt = Annotated[
     ),
 ]
 AmountMinorOpt = Annotated[
-    int | None,
+    str | None,
     typer.Option("--amount-minor", metavar="INTEGER", help="Amount as sent on the wire, in minor units (1234 = 12.34 EUR).", show_default=False),
 ]
 CurrencyOpt = Annotated[str, typer.Option("--currency", help="Currency: ISO 4217 code, e.g. EUR.", show_default=False)]
@@ -180,15 +180,30 @@ def make_client(settings: Settings, credentials: Credentials, http: Any) -> Axep
 # building requests from options
 
 
-def minor_amount(amount: str | None, amount_minor: int | None, currency: str, *, option: str = "--amount") -> int:
-    """The wire amount of ``--amount`` (major units, converted exactly) or ``--amount-minor``;
-    exactly one of them must be given."""
+def minor_amount(amount: str | None, amount_minor: str | None, currency: str, *, option: str = "--amount") -> int:
+    """The wire amount of ``--amount`` (major units, a plain decimal converted exactly) or
+    ``--amount-minor`` (ASCII digits); exactly one of them must be given. Errors name the
+    option and the accepted form."""
     if (amount is None) == (amount_minor is None):
         raise UsageFailure(f"give exactly one of {option} and {option}-minor", field="Amount", rule=f"exactly one of {option}, {option}-minor")
+    cur = currency_code(currency)
     if amount_minor is not None:
-        return amount_minor
+        text = amount_minor.strip()
+        if not (text.isascii() and text.isdigit()):
+            raise UsageFailure(
+                f"{option}-minor: {amount_minor!r} is not a whole number of minor units; write ASCII digits only, e.g. 1250 for 12.50 EUR",
+                field="Amount",
+                rule="digits",
+            )
+        return int(text)
     assert amount is not None
-    return to_minor_units(amount.strip(), currency_code(currency))
+    try:
+        return to_minor_units(parse_decimal(amount, field=option), cur)
+    except InvalidRequestError as exc:
+        message = str(exc)
+        for label in ("Amount: ", f"{option}: "):
+            message = message.removeprefix(label)
+        raise UsageFailure(f"{option}: {message}", field="Amount", rule=exc.rule) from None
 
 
 def currency_code(currency: str) -> str:
@@ -532,19 +547,72 @@ def _show_result(ctx: typer.Context, settings: Settings, prepared: PreparedReque
         out.print(Text(f"Smart Button onApprove (cbPayPal) URL: {data['approve_url']}"), soft_wrap=True)
 
 
+_SETTING_WORDS = {
+    "set small_amounts_enabled": "set AXEPTA_SMALL_AMOUNTS_ENABLED=true, or small_amounts_enabled = true in the profile,",
+}
+
+
+def _option_names(ctx: typer.Context) -> dict[str, str]:
+    """Wire names (``PayerID``) and Python names (``payer_id``) of this command's fields, with
+    the option a person types (``--payer-id``; ``PAYID`` for the argument)."""
+    names: dict[str, str] = {}
+    for param in ctx.command.params:
+        if param.name is None:
+            continue
+        shown = max(param.opts, key=len) if param.param_type_name == "option" else (param.metavar or param.name.upper())
+        names[param.name] = shown
+        names[param.name.replace("_", "").lower()] = shown  # the wire name, compared without case
+        if param.name == "billing_agreement":
+            names["billingagreementid"] = shown
+    return names
+
+
+def in_cli_words(ctx: typer.Context, message: str) -> str:
+    """A library message in the CLI's language: ``PayerID``/``payer_id`` become ``--payer-id``,
+    ``Capture=Manual`` becomes ``--capture=Manual``, settings are named by their environment
+    variable and profile key, and pydantic's "Value error, " prefix goes."""
+    import re
+
+    names = _option_names(ctx)
+    message = message.replace("Value error, ", "")
+    for words, said in _SETTING_WORDS.items():
+        message = message.replace(words, said)
+
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if "_" in word:
+            return names.get(word, word)
+        if word[0].isupper():  # a wire name: PayerID, TxType, URLSuccess
+            return names.get(word.lower(), word)
+        return word
+
+    return re.sub(r"(?<![\w-])[A-Za-z][A-Za-z0-9_]*(?![\w-])", swap, message)
+
+
+def _build_checked(ctx: typer.Context, step: Callable[[], Any]) -> Any:
+    """Run ``step`` (build or prepare the request); its refusal speaks the CLI's language."""
+    try:
+        return step()
+    except InvalidRequestError as exc:
+        said = in_cli_words(ctx, str(exc))
+        if said == str(exc) and not isinstance(exc, UsageFailure):
+            raise
+        raise UsageFailure(said, field=exc.field, rule=exc.rule) from None
+
+
 def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run: bool) -> None:
     """Build, check, prepare, then show (``--dry-run``) or confirm and send one request."""
     from rich.text import Text
 
     from axepta.cli.config import check_guard, load_settings
 
-    request = build()
+    request = _build_checked(ctx, build)
     settings = load_settings(ctx)
     credentials = settings.credentials()
     check_guard(settings)
     with _quiet_library_log(), _common.make_http_client() as http, make_client(settings, credentials, http) as client:
         with _collect_warnings() as notes:
-            prepared = client.prepare(request)
+            prepared = _build_checked(ctx, lambda: client.prepare(request))
         err = stderr()
         for note in notes:
             err.print(Text(f"warning: {note}", style="yellow"))
@@ -574,7 +642,21 @@ def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run:
             )
             _annotate(ctx, interrupted, prepared)
             raise interrupted from None
-    _show_result(ctx, settings, prepared, result, notes, client.core.callback_url)
+    try:
+        _show_result(ctx, settings, prepared, result, notes, client.core.callback_url)
+        sys.stdout.flush()
+    except Exception as exc:  # whatever broke the output, the operation itself succeeded
+        _common.output_failed(LABELS.get(prepared.operation, prepared.operation), _result_lines(prepared, result), exc)
+
+
+def _result_lines(prepared: PreparedRequest, result: Result) -> list[str]:
+    """The result in a few lines for stderr (exit 5): what a person needs to find the payment."""
+    data = result.model_dump(mode="json", exclude={"raw"})
+    ids = [f"{label}={data[name]}" for name, label in (("pay_id", "PayID"), ("trans_id", "TransID"), ("tid", "TID"), ("order_id", "orderid")) if data.get(name)]
+    lines = [f"result: Status {result.status or '-'}, Code {result.code or '-'}" + (f", {', '.join(ids)}" if ids else "")]
+    lines.append(f"amount: {_money_text(prepared.request)}")
+    lines.append(f"ReqId: {prepared.req_id or '(none: this operation has no ReqId)'}")
+    return lines
 
 
 def _annotate(ctx: typer.Context, exc: AxeptaError, prepared: PreparedRequest) -> None:
@@ -613,7 +695,7 @@ def order_cmd(
     no_shipping: Annotated[bool, typer.Option("--no-shipping", help="NoShipping=1: hide the delivery address (digital goods only).", rich_help_panel=ORDER)] = False,
     basket_line_: Annotated[list[str] | None, typer.Option("--basket-line", metavar="LINE", help="OrderDesc2…99 basket line 'Name,Amount,Number,Quantity[,Description[,Tax]]', amount and tax per unit in minor units (repeatable; Amount must equal the lines' total plus shipping).", rich_help_panel=ORDER, show_default=False)] = None,
     sh_amount: Annotated[str | None, typer.Option("--sh-amount", metavar="DECIMAL", help="ShAmount: shipping in major units (with basket lines).", rich_help_panel=ORDER, show_default=False)] = None,
-    sh_amount_minor: Annotated[int | None, typer.Option("--sh-amount-minor", metavar="INTEGER", help="ShAmount in minor units.", rich_help_panel=ORDER, show_default=False)] = None,
+    sh_amount_minor: Annotated[str | None, typer.Option("--sh-amount-minor", metavar="INTEGER", help="ShAmount in minor units.", rich_help_panel=ORDER, show_default=False)] = None,
     payment_unit_: Annotated[list[str] | None, typer.Option("--payment-unit", metavar="JSON", help="PaymentUnit1…N: one marketplace seller as a JSON object (merchantid, amount, orderitems … in minor units; repeatable).", rich_help_panel=ORDER, show_default=False)] = None,
     risk_evaluation: Annotated[list[str] | None, typer.Option("--risk-evaluation", metavar="KEY=VALUE", help="RiskEvaluation additional data agreed with PayPal (repeatable).", rich_help_panel=ORDER, show_default=False)] = None,
     first_name: FirstNameOpt = None,
