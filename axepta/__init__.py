@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from axepta.errors import (
     AxeptaError,
+    BlowfishKeyError,
     ConfigurationError,
     CryptoError,
     GatewayError,
@@ -67,6 +68,7 @@ __all__ = [
     "AxeptaClient",
     "AxeptaError",
     "BasketLine",
+    "BlowfishKeyError",
     "ButtonParams",
     "ConfigurationError",
     "Credentials",

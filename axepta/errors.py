@@ -6,6 +6,8 @@ Every error the library raises derives from :class:`AxeptaError`::
     ├── ConfigurationError     bad or missing credentials / settings (raised at construction)
     ├── InvalidRequestError    a request field breaks a rule; raised before anything is sent
     ├── CryptoError            Data/Len cannot be decrypted (malformed, oversized, wrong key)
+    │   └── BlowfishKeyError   Data decrypts to noise: most likely the wrong Blowfish key
+    │                          (also a ConfigurationError)
     ├── ProtocolError          a gateway message breaks the protocol (duplicate key, bad echo)
     ├── SignatureError         a MAC is missing or does not verify
     ├── GatewayError           the gateway answered with a Code other than 00000000
@@ -23,6 +25,7 @@ from typing import Any
 
 __all__ = [
     "AxeptaError",
+    "BlowfishKeyError",
     "ConfigurationError",
     "CryptoError",
     "GatewayError",
@@ -78,6 +81,18 @@ class InvalidRequestError(AxeptaError):
 class CryptoError(AxeptaError):
     """``Data``/``Len`` cannot be decrypted: malformed hex, wrong block size, oversized input,
     a ``Len`` that does not fit, or AES data where Blowfish is configured."""
+
+
+class BlowfishKeyError(CryptoError, ConfigurationError):
+    """``Data`` decrypted into noise with the configured Blowfish key: not a single
+    ``Key=Value`` pair of a gateway message. The Blowfish key is most likely wrong (or the
+    message was forged or tampered with); nothing in it can be trusted. A :class:`CryptoError`
+    *and* a :class:`ConfigurationError` (the CLI exits 3). ``req_id`` names the ReqId of the
+    call whose reply it was, if any: the outcome of that call is unknown."""
+
+    def __init__(self, message: str, *, req_id: str | None = None) -> None:
+        super().__init__(message)
+        self.req_id = req_id
 
 
 class ProtocolError(AxeptaError):

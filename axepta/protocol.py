@@ -30,6 +30,7 @@ from axepta.credentials import Credentials
 from axepta.crypto import Params, encode_params, parse_params, sign, verify
 from axepta.errors import (
     AxeptaError,
+    BlowfishKeyError,
     ConfigurationError,
     GatewayError,
     InvalidRequestError,
@@ -651,11 +652,13 @@ class ProtocolCore:
             raise ProtocolError(f"{op.label}: unexpected HTTP status {reply.status_code}")
         if len(reply.body) > MAX_REPLY_BYTES:
             raise ProtocolError(f"{op.label}: the reply is larger than {MAX_REPLY_BYTES} bytes")
-        params = self._reply_params(op, reply.body)
+        params, encrypted = self._reply_params(op, prepared, reply.body)
         self._check_merchant(op, params)
         self._check_mac(op, params)
         self._check_echoes(op, prepared, params)
         self._check_code(op, prepared, params)
+        if encrypted:
+            _require_encrypted(op, params)
         return self._build_result(op, prepared, params)
 
     def _redirect_reply(self, op: Operation, prepared: PreparedRequest, reply: RawReply) -> Result:
@@ -663,12 +666,12 @@ class ProtocolCore:
         if not (isinstance(request, PayPalOrderRequest) and request.mode == "redirect"):
             raise ProtocolError(f"{op.label}: unexpected redirect (HTTP {reply.status_code})")
         location = (reply.location or "").strip()
-        parts = urlsplit(location)
-        if not (
-            parts.hostname
-            and (parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)))
-        ):
-            raise ProtocolError(f"{op.label}: the redirect carries no usable https Location")
+        split = _browser_url(location)
+        if split is None or not (split[0] == "https" or is_loopback_host(split[1])):
+            raise ProtocolError(
+                f"{op.label}: the redirect carries no usable https Location (one that every browser "
+                "reads as this library does: no backslash, userinfo, encoded or numeric host)"
+            )
         return PayPalOrderResult(
             operation=op.name,
             trans_id=prepared.trans_id,
@@ -676,7 +679,10 @@ class ProtocolCore:
             redirect_url=location,
         )
 
-    def _reply_params(self, op: Operation, body: bytes) -> Params:
+    def _reply_params(self, op: Operation, prepared: PreparedRequest, body: bytes) -> tuple[Params, bool]:
+        """The reply's fields and whether they came from ``Data``. When ``Data`` is present the
+        decrypted part alone is the reply: the clear fields beside it are never read (anyone can
+        write them), only a clear merchant ID that names another merchant refuses it."""
         text = body.decode("iso-8859-1").strip()
         if not text:
             raise ProtocolError(f"{op.label}: the reply is empty")
@@ -685,24 +691,38 @@ class ProtocolCore:
         outer = parse_params(text)
         data = outer.get("Data")
         if data is not None:
-            inner = parse_params(self.credentials.codec.decrypt(unquote(data.strip()), _len_of(outer)))
+            plaintext = self.credentials.codec.decrypt(unquote(data.strip()), _len_of(outer))
+            inner = parse_params(plaintext)
             clear_mid = outer.get_any("mid", "MerchantID")
             if clear_mid is not None and clear_mid.strip() != self.credentials.merchant_id:
                 raise ProtocolError(f"{op.label}: the reply names another merchant ID")
-            merged = Params({k: v for k, v in outer.items() if k.lower() not in ("data", "len")})
-            return merged.merged(inner)
+            wanted = ("PayID", "Code") if op.name == "paypal_orders" else ("Code",)
+            if inner.get_any(*wanted) is None:
+                if _is_noise(plaintext):
+                    raise BlowfishKeyError(
+                        f"{op.label}: the reply's Data does not decrypt to a gateway message with the "
+                        "configured Blowfish key: the key is most likely wrong (or the reply was forged); "
+                        "the outcome is unknown. " + _retry_advice(prepared),
+                        req_id=prepared.req_id,
+                    )
+                raise ProtocolError(
+                    f"{op.label}: the encrypted part of the reply carries no {' or '.join(wanted)} "
+                    "(fields in clear beside Data are not trusted); the outcome is unknown. "
+                    + _retry_advice(prepared)
+                )
+            return inner, True
         if not op.plain_reply:
             code = (outer.get("Code") or "").strip()
             if code and code.upper() != SUCCESS:
                 # A refusal in clear is reported as such (it grants nothing); success never is.
-                return outer
+                return outer, False
             raise ProtocolError(f"{op.label}: the reply carries no Data (an encrypted reply is required)")
         if outer.get_any("PayID", "Code") is None:
             raise ProtocolError(f"{op.label}: the reply is not a gateway message (no PayID, no Code)")
         url = outer.get("paypalurl")
         if url is not None and url.lower().startswith(("http%3a", "https%3a")):
             outer = outer.merged({outer.original_key("paypalurl"): unquote(url)})
-        return outer
+        return outer, False
 
     def _check_merchant(self, op: Operation, params: Params) -> None:
         mid = params.get_any("mid", "MerchantID")
@@ -809,11 +829,16 @@ class ProtocolCore:
         request = prepared.request
         assert isinstance(request, PayPalOrderRequest)
         if result.paypal_url is not None:
-            parts = urlsplit(result.paypal_url)
-            host = (parts.hostname or "").lower()
-            paypal_host = parts.scheme == "https" and (host == "paypal.com" or host.endswith(".paypal.com"))
-            local = parts.scheme in ("http", "https") and is_loopback_host(host)
-            if not (paypal_host or local):
+            split = _browser_url(result.paypal_url)
+            if split is None:
+                raise ProtocolError(
+                    f"{op.label}: the approval URL (paypalurl) is not one that every browser reads as this "
+                    "library does (backslash, userinfo, encoded or numeric host, whitespace or other "
+                    "characters outside plain URL syntax)"
+                )
+            scheme, host = split
+            paypal_host = scheme == "https" and (host == "paypal.com" or host.endswith(".paypal.com"))
+            if not (paypal_host or is_loopback_host(host)):
                 raise ProtocolError(f"{op.label}: the approval URL is not an https URL on paypal.com")
         if request.tx_type == "BAID":
             if result.paypal_url is None:
@@ -915,6 +940,75 @@ def _shown(value: str, limit: int) -> str:
     characters."""
     text = value if value.isprintable() else "".join(c if c.isprintable() else "?" for c in value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+# URLs handed to a browser (approval URLs, the redirect-mode Location). Python's urlsplit and the
+# WHATWG parser browsers use disagree on backslashes (a path separator for browsers), userinfo,
+# percent-encoded and numeric (IPv4 shorthand) hosts, missing or extra slashes, tabs and newlines
+# (browsers drop them), dot segments and characters browsers percent-encode. Rather than carry a
+# second URL parser, only the grammar on which both read the same host is accepted: an ASCII
+# scheme, "://", letters-digits-hyphens labels (or [::1]), an optional decimal port, then RFC 3986
+# path/query/fragment characters without quotes or dot segments.
+_PCHAR = r"(?:[A-Za-z0-9\-._~!$&()*+,;=:@]|%[0-9A-Fa-f]{2})"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_BROWSER_URL = re.compile(
+    rf"(?P<scheme>https?)://(?P<host>{_LABEL}(?:\.{_LABEL})*|\[::1\])(?::(?P<port>[0-9]{{1,5}}))?"
+    rf"(?P<path>/(?:{_PCHAR}|/)*)?(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?",
+    re.IGNORECASE | re.ASCII,
+)
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*", re.IGNORECASE | re.ASCII)
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])")
+_DOT_SEGMENTS = frozenset({".", "..", "%2e", "%2e%2e", ".%2e", "%2e."})
+_MAX_BROWSER_URL = 2048
+
+
+def _browser_url(url: str | None) -> tuple[str, str] | None:
+    """``(scheme, host)`` (both lowercase) of a URL that urlsplit and a browser read alike, or
+    ``None`` when it falls outside that grammar (see the comment above)."""
+    if not url or len(url) > _MAX_BROWSER_URL:
+        return None
+    match = _BROWSER_URL.fullmatch(url)
+    if match is None:
+        return None
+    host = match["host"].lower()
+    last = host.rsplit(".", 1)[-1]
+    if _NUMERIC_LABEL.fullmatch(last) and not _IPV4.fullmatch(host):
+        return None  # a browser reads 127.1, 0x7f.0.0.1 or 2130706433 as an IPv4 address
+    if match["port"] is not None and int(match["port"]) > 65535:
+        return None
+    path = match["path"] or ""
+    if any(segment.lower() in _DOT_SEGMENTS for segment in path.split("/")):
+        return None
+    parts = urlsplit(url)  # belt and braces: Python must read the same host
+    if (parts.hostname or "").lower() != host.strip("[]") or parts.username is not None:
+        return None
+    return match["scheme"].lower(), host
+
+
+_WIRE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+
+
+def _is_noise(plaintext: str) -> bool:
+    """``True`` when a decrypted ``Data`` is not ``Key=Value&…`` at all (what a wrong key or
+    forged hex digits give): a segment without ``=`` or with a key that is no field name."""
+    segments = [s for s in plaintext.split("&") if s]
+    if not segments:
+        return True
+    for segment in segments:
+        key, sep, _ = segment.partition("=")
+        if not sep or not _WIRE_KEY.fullmatch(key):
+            return True
+    return False
+
+
+def _require_encrypted(op: Operation, params: Params) -> None:
+    """A success read from ``Data`` names its payment there: ``PayID`` and ``TransID``."""
+    for key in ("PayID", "TransID") if op.name != "paypal_orders" else ("PayID",):
+        if not (params.get(key) or "").strip():
+            raise ProtocolError(
+                f"{op.label}: the encrypted part of the reply carries no {key} "
+                "(fields in clear beside Data are not trusted)"
+            )
 
 
 def _len_of(params: Params) -> str | None:

@@ -30,8 +30,8 @@ from axepta.credentials import Credentials
 from axepta.crypto import parse_params
 from axepta.errors import (
     AxeptaError,
+    BlowfishKeyError,
     ConfigurationError,
-    CryptoError,
     GatewayError,
     NotificationError,
     ProtocolError,
@@ -162,17 +162,20 @@ async def _async_flow(client: AsyncAxeptaClient, sim: Simulator, evidence: Evide
 def _untrusted_replies(merchant: Credentials, evidence: Evidence) -> None:
     """Replies from platforms that hold other keys: wrong HMAC key (request refused, 20120044),
     a reply MAC that does not verify (SignatureError), a wrong Blowfish key (a reply that
-    decrypts to noise: CryptoError or ProtocolError)."""
+    decrypts to noise: BlowfishKeyError), a reply that is no gateway message (ProtocolError)."""
     other_hmac = Credentials(MID, BLOWFISH, "another-hmac-key-of-the-platform")
     other_bf = Credentials(MID, "other-blowfish-key", HMAC)
     cases = [
         (Simulator(other_hmac), {}, GatewayError),
         (Simulator(other_hmac, mac_required=(), s2s_reply_mac=True), {"omit_mac": ("capture",)}, SignatureError),
-        (Simulator(other_bf), {}, (CryptoError, ProtocolError)),
+        (Simulator(other_bf), {}, BlowfishKeyError),
     ]
     for sim, options, error in cases:
         with sim, httpx.Client(transport=sim.transport()) as http, AxeptaClient(merchant, http_client=http, **options) as client:
             evidence.expect(error, client.capture, pay_id="a" * 32, trans_id="U-1", amount=1000, currency="EUR")
+    html = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>maintenance</html>"))
+    with httpx.Client(transport=html) as http, AxeptaClient(merchant, http_client=http) as client:
+        evidence.expect(ProtocolError, client.capture, pay_id="a" * 32, trans_id="U-1", amount=1000, currency="EUR")
 
 
 def _notification_rejections(merchant: Credentials, evidence: Evidence, genuine: str) -> None:
