@@ -557,12 +557,11 @@ def _option_names(ctx: typer.Context) -> dict[str, str]:
     the option a person types (``--payer-id``; ``PAYID`` for the argument)."""
     names: dict[str, str] = {}
     for param in ctx.command.params:
-        if param.name is None:
-            continue
-        shown = max(param.opts, key=len) if param.param_type_name == "option" else (param.metavar or param.name.upper())
-        names[param.name] = shown
-        names[param.name.replace("_", "").lower()] = shown  # the wire name, compared without case
-        if param.name == "billing_agreement":
+        name = str(param.name or "")
+        shown = max(param.opts, key=len) if param.param_type_name == "option" else (param.metavar or name.upper())
+        names[name] = shown
+        names[name.replace("_", "").lower()] = shown  # the wire name, compared without case
+        if name == "billing_agreement":
             names["billingagreementid"] = shown
     return names
 
