@@ -74,8 +74,10 @@ def test_check_amount() -> None:
             check_amount(bad_type)
     with pytest.raises(InvalidRequestError, match="not a plain decimal amount"):
         to_minor_units("abc", "EUR")
-    with pytest.raises(InvalidRequestError, match="negative"):
+    with pytest.raises(InvalidRequestError, match="not a plain decimal amount"):
         to_minor_units("-1", "EUR")
+    with pytest.raises(InvalidRequestError, match="negative"):
+        to_minor_units(-1, "EUR")
 
 
 # Issue 13 item 2: text amounts are plain decimals (digits, an optional point and digits).
