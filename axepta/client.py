@@ -21,7 +21,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from time import monotonic as _monotonic
 from types import TracebackType
-from typing import Any, Literal, Self, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 import anyio
 import httpx
@@ -55,9 +55,14 @@ from axepta.protocol import (
     PreparedRequest,
     ProtocolCore,
     RawReply,
+    Record,
     SendFailure,
     Sleep,
 )
+
+if TYPE_CHECKING:
+    from axepta.ledger import Ledger
+    from axepta.ledger.journal import Journal
 
 __all__ = [
     "AXEPTA_BASE_URL",
@@ -158,6 +163,7 @@ class _BaseClient:
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        ledger: Ledger | None = None,
     ) -> None:
         self._core = ProtocolCore(
             credentials,
@@ -171,6 +177,16 @@ class _BaseClient:
         )
         self._timeout = _timeout(timeout)
         self._deadline = _http.deadline_of(self._timeout)
+        self._journal: Journal | None = None
+        if ledger is not None:
+            from axepta.ledger.journal import Journal  # SQLAlchemy loads only with a ledger
+
+            self._journal = Journal(ledger, credentials.merchant_id)
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The books every call is journaled in (``None``: no journaling)."""
+        return None if self._journal is None else self._journal.ledger
 
     @classmethod
     def computop(cls, credentials: Credentials, **kwargs: Any) -> Self:
@@ -324,6 +340,7 @@ class AxeptaClient(_BaseClient):
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        ledger: Ledger | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -335,6 +352,7 @@ class AxeptaClient(_BaseClient):
             retry_backoff=retry_backoff,
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
+            ledger=ledger,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ConfigurationError("http_client must be an httpx.Client (use AsyncAxeptaClient for httpx.AsyncClient)")
@@ -363,13 +381,16 @@ class AxeptaClient(_BaseClient):
     def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
         deadline = _monotonic() + self._deadline
-        steps = self._core.exchange(prepared)
+        steps = self._core.exchange(prepared, journal=self._journal is not None)
         step = next(steps)
         while True:
             try:
                 if isinstance(step, Sleep):
                     time.sleep(max(0.0, min(step.seconds, deadline - _monotonic())))
                     step = steps.send(None)
+                elif isinstance(step, Record):
+                    assert self._journal is not None
+                    step = steps.send(self._journal.record(step))
                 else:
                     step = steps.send(self._transmit(step.prepared, deadline))
             except StopIteration as stop:
@@ -587,6 +608,7 @@ class AsyncAxeptaClient(_BaseClient):
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        ledger: Ledger | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -598,6 +620,7 @@ class AsyncAxeptaClient(_BaseClient):
             retry_backoff=retry_backoff,
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
+            ledger=ledger,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client must be an httpx.AsyncClient (use AxeptaClient for httpx.Client)")
@@ -627,13 +650,17 @@ class AsyncAxeptaClient(_BaseClient):
     async def send(self, prepared: PreparedRequest) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
         deadline = _monotonic() + self._deadline
-        steps = self._core.exchange(prepared)
+        steps = self._core.exchange(prepared, journal=self._journal is not None)
         step = next(steps)
         while True:
             try:
                 if isinstance(step, Sleep):
                     await anyio.sleep(max(0.0, min(step.seconds, deadline - _monotonic())))
                     step = steps.send(None)
+                elif isinstance(step, Record):
+                    assert self._journal is not None
+                    # the same sync unit of work as the sync client, in a worker thread
+                    step = steps.send(await anyio.to_thread.run_sync(self._journal.record, step))
                 else:
                     step = steps.send(await self._transmit(step.prepared, deadline))
             except StopIteration as stop:

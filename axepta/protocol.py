@@ -69,6 +69,7 @@ __all__ = [
     "PreparedRequest",
     "ProtocolCore",
     "RawReply",
+    "Record",
     "Send",
     "SendFailure",
     "Sleep",
@@ -304,6 +305,22 @@ class Sleep:
     """Step: wait ``seconds`` before the next attempt."""
 
     seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Step (only when the client keeps books, ``exchange(…, journal=True)``): write ``phase`` of
+    ``prepared`` to the ledger. ``intent`` comes before the first attempt and is answered with
+    an opaque handle (it may raise: then nothing is sent); ``sent`` comes before each attempt
+    leaves, ``outcome`` after the reply (``result``) or the failure (``error``); both carry the
+    handle and are answered with ``None``."""
+
+    phase: Literal["intent", "sent", "outcome"]
+    prepared: PreparedRequest
+    handle: object = None
+    attempt: int = 0
+    result: Result | None = None
+    error: AxeptaError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -849,17 +866,34 @@ class ProtocolCore:
     # -- the whole call ---------------------------------------------------------------------
 
     def exchange(
-        self, prepared: PreparedRequest
-    ) -> Generator[Send | Sleep, RawReply | SendFailure | None, Result]:
+        self, prepared: PreparedRequest, *, journal: bool = False
+    ) -> Generator[Send | Sleep | Record, Any, Result]:
         """Send ``prepared`` (with retries when nothing reached the server), read the reply,
         log one line, return the result. Drive it with ``send()``: each :class:`Send` step is
         answered with a :class:`RawReply` or a :class:`SendFailure`, each :class:`Sleep` with
-        ``None``."""
+        ``None``. With ``journal`` (a client with a ledger) the steps also include
+        :class:`Record`: the intent before anything leaves, each attempt, the outcome."""
+        if not journal:
+            return (yield from self._exchange(prepared))
+        handle = yield Record("intent", prepared)
+        try:
+            result = yield from self._exchange(prepared, handle, journal=True)
+        except AxeptaError as exc:
+            yield Record("outcome", prepared, handle, error=exc)
+            raise
+        yield Record("outcome", prepared, handle, result=result)
+        return result
+
+    def _exchange(
+        self, prepared: PreparedRequest, handle: object = None, *, journal: bool = False
+    ) -> Generator[Send | Sleep | Record, Any, Result]:
         op = OPERATIONS[prepared.operation]
         started = self._clock()
         attempt = 0
         while True:
             attempt += 1
+            if journal:
+                yield Record("sent", prepared, handle, attempt)
             answer = yield Send(prepared, attempt)
             if isinstance(answer, SendFailure):
                 if not answer.sent and answer.retryable and attempt <= self.max_retries:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the books (run by ``axepta ledger migrate`` / ``Ledger.migrate()``)."""

@@ -1,0 +1,132 @@
+"""The only room with SQL: tables (:mod:`.schema`), named queries (:mod:`.queries`), units of work
+(:mod:`.units`), engines (:mod:`.engines`) and Alembic migrations (:mod:`.migrate`).
+
+Unit-of-work API (what the facade, the journaling and the receiver use)::
+
+    store = Store("sqlite:///axepta.db")        # or postgresql://…; nothing is opened yet
+    with store.write() as conn:                  # one transaction: BEGIN IMMEDIATE on SQLite
+        row = queries.payment_by(conn, mid, trans_id=t, lock=True)   # FOR UPDATE on PostgreSQL
+        ...                                      # queries.* / units.* with this conn
+    # committed here; an exception rolls everything back
+    with store.read() as conn:                   # a read transaction (plain BEGIN)
+        queries.list_payments(conn, states=[...])
+
+Rules: every change that belongs together (the payment's new state, its transition, its events,
+the message that caused it) is written inside one ``write()``; a writer locks the payment row it
+changes before reading its totals (:func:`queries.lock_payment`); duplicates are stopped by the
+unique constraints, not by a lookup (:func:`queries.insert_ignore`). A unit is written once, as a
+plain function of a ``Connection``; the async client runs the same function in a worker thread.
+The first ``read()``/``write()`` checks the schema revision and raises
+:class:`~axepta.errors.ConfigurationError` naming ``axepta ledger migrate`` when the books are
+missing or older than the code. Add new queries in this package (your own module is fine), never
+outside it: ruff's banned-api keeps SQLAlchemy and Alembic in ``axepta/ledger/store`` and
+``axepta/ledger/migrations``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from axepta.errors import ConfigurationError
+from axepta.ledger.store.engines import WRITE, make_engine, resolve_url
+from axepta.ledger.store.schema import KNOWN_REVISIONS, SCHEMA_REVISION, VERSION, VERSION_TABLE
+
+__all__ = ["Store", "redacted_url"]
+
+MIGRATE_HINT = "run `axepta ledger migrate` (or Ledger.migrate())"
+
+
+def redacted_url(url: str) -> str:
+    """The URL with its password hidden, fit for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<database URL>"
+
+
+class Store:
+    """The books' database: a SQLAlchemy engine, created on first use."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = resolve_url(url)
+        self._engine: Engine | None = None
+        self._checked = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Store({redacted_url(self.url)!r})"
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = make_engine(self.url)
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+            self._checked = False
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+        self._ensure_schema()
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read transaction."""
+        self._ensure_schema()
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def revision(self) -> str | None:
+        """The schema revision of the database, ``None`` when the books are not there."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                if not inspect(conn).has_table(VERSION_TABLE):
+                    return None
+                return conn.execute(select(VERSION.c.version_num)).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise ConfigurationError(
+                f"cannot open the books at {redacted_url(self.url)}: {type(getattr(exc, 'orig', None) or exc).__name__}"
+            ) from None
+
+    def forget_schema_check(self) -> None:
+        """Check the revision again on the next unit (after a migration)."""
+        self._checked = False
+
+    def _ensure_schema(self) -> None:
+        if self._checked:
+            return
+        found = self.revision()
+        if found != SCHEMA_REVISION:
+            where = redacted_url(self.url)
+            if found is None:
+                problem = f"the books at {where} have no schema yet"
+            elif found in KNOWN_REVISIONS:
+                problem = f"the books at {where} are at schema {found}, older than this code's {SCHEMA_REVISION}"
+            else:
+                problem = (
+                    f"the books at {where} are at schema {found}, which this version of axepta does "
+                    f"not know (newer code wrote them?)"
+                )
+            raise ConfigurationError(f"{problem}: {MIGRATE_HINT}")
+        self._checked = True
