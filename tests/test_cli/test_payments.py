@@ -598,7 +598,7 @@ def test_gateway_codes_explained(runner: CliRunner, gateway: Gateway, creds: Cre
         ({"AXEPTA_MERCHANT_ID": "SHOP", "AXEPTA_ENVIRONMENT": "test"}, "does not end in _t"),
         ({"AXEPTA_MERCHANT_ID": "LIVE", "AXEPTA_BASE_URL": "http://127.0.0.1:9/"}, "refused in production"),
         ({"AXEPTA_BASE_URL": "ftp://gateway.example/"}, "must use https"),
-        ({"AXEPTA_HMAC_KEY": ""}, "AXEPTA_HMAC_KEY is not set"),
+        ({"AXEPTA_HMAC_KEY": ""}, "environment variable AXEPTA_HMAC_KEY (empty) must be set"),
         ({"AXEPTA_BLOWFISH_KEY": "abc"}, "4 to 56 bytes"),
     ],
 )
