@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -14,6 +16,7 @@ from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from axepta.errors import (
     AxeptaError,
+    BlowfishKeyError,
     ConfigurationError,
     CryptoError,
     GatewayError,
@@ -143,11 +146,31 @@ def error_payload(exc: AxeptaError) -> dict[str, Any]:
     return payload
 
 
-def report_error(exc: AxeptaError, *, as_json: bool) -> int:
+@contextmanager
+def quiet_library_log() -> Iterator[None]:
+    """The library logs for applications (one line per call, a ``Len`` that cut characters …);
+    without logging configured, Python would print its warnings to stderr next to the CLI's own
+    report. A NullHandler keeps them out while a command runs; configured handlers still get
+    them."""
+    import logging
+
+    logger = logging.getLogger("axepta")
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def report_error(exc: AxeptaError, *, as_json: bool, profile: str | None = None) -> int:
     """Print ``exc`` (stderr for people; plus one JSON object on stdout with ``--json``) and
     return its exit code."""
     code = exit_code_for(exc)
     payload = error_payload(exc)
+    if isinstance(exc, BlowfishKeyError):
+        setting = f"blowfish_key of profile {profile!r}" if profile else "AXEPTA_BLOWFISH_KEY"
+        payload["advice"] = f"check the Blowfish key ({setting}): it must be the merchant's key for this environment"
     if as_json:
         emit_json({"ok": False, "exit_code": code, "error": payload})
     err = stderr()
@@ -322,7 +345,7 @@ class AxeptaGroup(LazyGroup):
         try:
             return super().invoke(ctx)
         except AxeptaError as exc:
-            ctx.exit(report_error(exc, as_json=state(ctx).json))
+            ctx.exit(report_error(exc, as_json=state(ctx).json, profile=state(ctx).profile))
 
 
 def make_http_client() -> httpx.Client:

@@ -18,7 +18,6 @@ clear fields, ``MAC`` and ``Data`` redacted, nothing sent) or asks for confirmat
 from __future__ import annotations
 
 import json
-import logging
 import shlex
 import sys
 import warnings
@@ -392,20 +391,6 @@ def command_line(ctx: typer.Context, *, req_id: str) -> str:
 
 
 @contextmanager
-def _quiet_library_log() -> Iterator[None]:
-    """The client logs one line per call (logger ``axepta``); without logging configured, Python
-    would print its warnings to stderr next to the CLI's own report of the same error. A
-    NullHandler keeps that line out while the command runs; configured handlers still get it."""
-    logger = logging.getLogger("axepta")
-    handler = logging.NullHandler()
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-
-
-@contextmanager
 def _collect_warnings() -> Iterator[list[str]]:
     """Library warnings (a currency outside PayPal's list …) become lines for people."""
     with warnings.catch_warnings(record=True) as caught:
@@ -609,7 +594,7 @@ def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run:
     settings = load_settings(ctx)
     credentials = settings.credentials()
     check_guard(settings)
-    with _quiet_library_log(), _common.make_http_client() as http, make_client(settings, credentials, http) as client:
+    with _common.quiet_library_log(), _common.make_http_client() as http, make_client(settings, credentials, http) as client:
         with _collect_warnings() as notes:
             prepared = _build_checked(ctx, lambda: client.prepare(request))
         err = stderr()
