@@ -28,6 +28,8 @@ from axepta.errors import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
     from rich.console import Console
     from rich.table import Table
@@ -98,7 +100,10 @@ def stderr() -> Console:
 
 
 def emit_json(obj: Any) -> None:
-    """Print exactly one JSON object on stdout."""
+    """Print exactly one JSON object on stdout. An object that does not say ``"ok"`` is a
+    success: ``"ok": true`` comes first (every ``--json`` success carries it)."""
+    if isinstance(obj, dict) and "ok" not in obj:
+        obj = {"ok": True, **obj}
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str, sort_keys=False) + "\n")
     sys.stdout.flush()
 
@@ -346,6 +351,32 @@ class AxeptaGroup(LazyGroup):
             return super().invoke(ctx)
         except AxeptaError as exc:
             ctx.exit(report_error(exc, as_json=state(ctx).json, profile=state(ctx).profile))
+
+
+def output_path(given: str, *, option: str = "-o") -> tuple[Path, bool]:
+    """The rule of every ``-o`` option: a path ending in ``/`` (or the OS separator), or an
+    existing directory, is a directory, created when missing, into which the command writes
+    its suggested file name; anything else is the file itself, whose directory must exist.
+    Returns ``(path, is_directory)``; an unusable path is a usage error naming the option."""
+    import os
+    from pathlib import Path
+
+    path = Path(given)
+    if given.endswith(("/", os.sep)) or path.is_dir():
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageFailure(f"{option} {given}: cannot create the directory ({exc.strerror})", rule="-o DIR/") from None
+        if not path.is_dir():
+            raise UsageFailure(f"{option} {given}: exists and is not a directory", rule="-o DIR/")
+        return path, True
+    if not path.parent.is_dir():
+        raise UsageFailure(
+            f"{option} {given}: directory {str(path.parent)!r} does not exist; to write into a new "
+            "directory, end it with / (it is created)",
+            rule="-o DIR/",
+        )
+    return path, False
 
 
 def make_http_client() -> httpx.Client:

@@ -127,3 +127,20 @@ def test_capture_help_placeholders() -> None:
     assert "[default: Auto]" in text and "[required]" in text
     capture = CliRunner().invoke(app, ["capture", "--help"], env={"COLUMNS": "100"}).output
     assert "Usage: axepta capture [OPTIONS] PAYID" in capture
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["codes", "explain", "00000000"],
+        ["config", "show"],
+        ["crypto", "encrypt", "A=1"],
+        ["crypto", "mac", "a", "b"],
+    ],
+)
+def test_json_successes_say_ok(argv: list[str]) -> None:
+    from tests.test_cli.conftest import env
+
+    result = CliRunner().invoke(app, ["--json", *argv], env=env())
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] is True

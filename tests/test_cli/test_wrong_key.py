@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,11 +24,10 @@ CAPTURE = ["capture", PAY_ID, "--trans-id", "TX-1", "--amount", "12.34", "--curr
 
 
 @pytest.fixture(autouse=True)
-def _unconfigured_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _unconfigured_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     """As in a fresh process: no handler anywhere, so a library warning would reach stderr."""
     monkeypatch.setattr(logging.root, "handlers", [])
     monkeypatch.setattr("axepta.client.time.sleep", lambda seconds: None)
-    yield
 
 
 def _reply_with_other_key(creds: Credentials, request: httpx.Request) -> httpx.Response:
