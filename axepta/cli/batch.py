@@ -325,6 +325,7 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
     out.print(table(f"Batch file {summary['file']}", rows))
     if not failures:
         return
+    wide = out.width >= 140  # one row per record; narrower terminals get one block per record
     t = Table(title=f"Failed records ({n_failed})", title_justify="left")
     t.add_column("line", justify="right")
     t.add_column("action")
@@ -332,6 +333,7 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
     t.add_column("PayID", no_wrap=True)
     t.add_column("result", no_wrap=True)
     t.add_column("explanation")
+    blocks: list[tuple[str, list[tuple[str, Any]]]] = []
     for rec in failures:
         info = explain(rec.code) if rec.code else None
         text = ""
@@ -341,7 +343,7 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
                 text += f" ({info.advice})"
         if rec.code_ext:
             text += f" [CodeExt {rec.code_ext}]"
-        t.add_row(
+        cells = (
             str(rec.line),
             rec.action,
             rec.trans_id,
@@ -349,6 +351,13 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
             " ".join(p for p in (rec.status, rec.code) if p),
             text.strip() or "-",
         )
-    out.print(t)
+        t.add_row(*cells)
+        blocks.append((f"line {cells[0]}: {cells[1]}", list(zip(("TransID", "PayID", "result", "explanation"), cells[2:], strict=True))))
+    if wide:
+        out.print(t)
+    else:
+        out.print(f"Failed records ({n_failed})", highlight=False, markup=False)
+        for title, rows in blocks:
+            out.print(table(title, rows))
     if n_failed > len(failures):
         out.print(f"… and {n_failed - len(failures)} more failed record(s); use --json for all", highlight=False)

@@ -137,6 +137,16 @@ ReqIdOpt = Annotated[
 ]
 TidOpt = Annotated[str | None, typer.Option("--tid", help="TID: PayPal's id of the authorisation or capture concerned (..17).", show_default=False)]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Note: text for the recipient (..768).", show_default=False)]
+TimeoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="Overall deadline of the call in seconds: connecting, sending and waiting for the reply (default 45, PROTOCOL.md §3.3). After it the outcome is unknown: retry with the same ReqId.",
+        show_default=False,
+        rich_help_panel=SENDING,
+    ),
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Send without asking for confirmation.", rich_help_panel=SENDING)]
 DryRunOpt = Annotated[
     bool,
@@ -162,12 +172,15 @@ def stdin_is_interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def make_client(settings: Settings, credentials: Credentials, http: Any) -> AxeptaClient:
-    """The client of one command, on the HTTP client of :func:`axepta.cli._common.make_http_client`."""
+def make_client(settings: Settings, credentials: Credentials, http: Any, timeout: float | None = None) -> AxeptaClient:
+    """The client of one command, on the HTTP client of :func:`axepta.cli._common.make_http_client`;
+    ``timeout`` (``--timeout``) is the overall deadline of each call, else the client's default."""
     from axepta.client import AxeptaClient
 
+    extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     return AxeptaClient(
         credentials,
+        **extra,
         base_url=settings.base_url,
         browser_base_url=settings.browser_base_url,
         http_client=http,
@@ -584,17 +597,38 @@ def _build_checked(ctx: typer.Context, step: Callable[[], Any]) -> Any:
         raise UsageFailure(said, field=exc.field, rule=exc.rule) from None
 
 
-def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run: bool) -> None:
+MAX_TIMEOUT = 3600
+
+
+def timeout_seconds(text: str | None) -> float | None:
+    """``--timeout``: a plain decimal number of seconds, more than 0 and at most an hour."""
+    if text is None:
+        return None
+    try:
+        value = parse_decimal(text, field="--timeout")
+    except InvalidRequestError:
+        value = None
+    if value is None or not 0 < value <= MAX_TIMEOUT:
+        raise UsageFailure(
+            f"--timeout: {text!r} is not a number of seconds between 0 and {MAX_TIMEOUT} (e.g. 10 or 2.5)",
+            field="timeout",
+            rule="seconds",
+        )
+    return float(value)
+
+
+def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run: bool, timeout: str | None = None) -> None:
     """Build, check, prepare, then show (``--dry-run``) or confirm and send one request."""
     from rich.text import Text
 
     from axepta.cli.config import check_guard, load_settings
 
+    deadline = timeout_seconds(timeout)
     request = _build_checked(ctx, build)
     settings = load_settings(ctx)
     credentials = settings.credentials()
     check_guard(settings)
-    with _common.quiet_library_log(), _common.make_http_client() as http, make_client(settings, credentials, http) as client:
+    with _common.quiet_library_log(), _common.make_http_client() as http, make_client(settings, credentials, http, deadline) as client:
         with _collect_warnings() as notes:
             prepared = _build_checked(ctx, lambda: client.prepare(request))
         err = stderr()
@@ -691,6 +725,7 @@ def order_cmd(
     addr_zip: ZipOpt = None,
     addr_country_code: CountryOpt = None,
     phone: PhoneOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -731,7 +766,7 @@ def order_cmd(
             risk_evaluation=risk_pairs(risk_evaluation),
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("complete", rich_help_panel=PANEL)
@@ -752,6 +787,7 @@ def complete_cmd(
     addr_zip: ZipOpt = None,
     addr_country_code: CountryOpt = None,
     phone: PhoneOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -773,7 +809,7 @@ def complete_cmd(
             address=address_of(first_name, last_name, addr_street, addr_street2, addr_city, addr_state, addr_zip, addr_country_code, phone),
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("authorize", rich_help_panel=PANEL)
@@ -793,6 +829,7 @@ def authorize_cmd(
     addr_zip: ZipOpt = None,
     addr_country_code: CountryOpt = None,
     phone: PhoneOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -813,7 +850,7 @@ def authorize_cmd(
             address=address_of(first_name, last_name, addr_street, addr_street2, addr_city, addr_state, addr_zip, addr_country_code, phone),
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("capture", rich_help_panel=PANEL)
@@ -828,6 +865,7 @@ def capture_cmd(
     req_id: ReqIdOpt = None,
     tid: TidOpt = None,
     complete: Annotated[bool, typer.Option("--complete", help="CompleteType=YES: this capture closes the PayPal order.")] = False,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -851,7 +889,7 @@ def capture_cmd(
             complete=complete,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 def credit_cmd(
@@ -865,6 +903,7 @@ def credit_cmd(
     req_id: ReqIdOpt = None,
     tid: Annotated[str | None, typer.Option("--tid", help="TID: the capture to refund (required after several partial captures).", show_default=False)] = None,
     note: NoteOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -888,7 +927,7 @@ def credit_cmd(
             note=note,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 app.command("credit", rich_help_panel=PANEL)(credit_cmd)
@@ -909,6 +948,7 @@ def credit_ex_cmd(
     ref_nr: RefNrOpt = None,
     req_id: ReqIdOpt = None,
     account: Annotated[str | None, typer.Option("--account", help="Account: which of your PayPal accounts pays (..128).", show_default=False)] = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -934,7 +974,7 @@ def credit_ex_cmd(
             account=account,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("reverse", rich_help_panel=PANEL)
@@ -946,6 +986,7 @@ def reverse_cmd(
     amount: AmountOpt = None,
     amount_minor: AmountMinorOpt = None,
     req_id: ReqIdOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -966,7 +1007,7 @@ def reverse_cmd(
             req_id=req_id,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("reftrans", rich_help_panel=PANEL)
@@ -979,6 +1020,7 @@ def reftrans_cmd(
     amount_minor: AmountMinorOpt = None,
     ref_nr: RefNrOpt = None,
     order_desc: Annotated[str | None, typer.Option("--order-desc", help="OrderDesc (at most 30 characters here).", show_default=False)] = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -1000,5 +1042,5 @@ def reftrans_cmd(
             order_desc=order_desc,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 

@@ -306,3 +306,11 @@ def test_build_to_a_file_under_a_missing_directory_says_so(runner: CliRunner, tm
 def test_parse_json_says_ok(runner: CliRunner) -> None:
     res = run(runner, "--json", "batch", "parse", str(GOLDEN / "response_2.4.dat"))
     assert json.loads(res.stdout)["ok"] is True
+
+
+def test_parse_is_readable_at_80_columns(runner: CliRunner) -> None:
+    res = run(runner, "batch", "parse", str(GOLDEN / "response_2.4.dat"), env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    assert "…" not in res.stdout  # no cell cut
+    assert "Credit failed [CodeExt 10009]" in res.stdout and "2c3d4e5f60718293a4b5c6d7e8f90a1b" in res.stdout

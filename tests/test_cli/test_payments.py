@@ -748,3 +748,56 @@ def test_output_failure_after_success_exits_5(
     assert "capture succeeded" in err and "could not be written" in err and "do not retry" in err.lower()
     assert "ReqId: REQ5" in err and PAY_ID in err and "Code 00000000" in err
     assert "Traceback" not in res.output
+
+
+# ----------------------------------------------------------------------------- --timeout SECONDS
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_payment_command_passes_timeout_to_the_client(
+    runner: CliRunner, gateway: Gateway, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    seen: list[Any] = []
+    real = payments.make_client
+
+    def spy(settings: Any, credentials: Any, http: Any, timeout: float | None = None) -> Any:
+        seen.append(timeout)
+        return real(settings, credentials, http, timeout)
+
+    monkeypatch.setattr(payments, "make_client", spy)
+    res = invoke(runner, [*COMMANDS[name], "--timeout", "7.5", "--yes"])
+    assert res.exit_code == 0, res.output
+    assert seen == [7.5]
+    client = real(*[None] * 0, settings=_settings(), credentials=_creds(), http=None, timeout=7.5)  # type: ignore[misc]
+    assert client._deadline == 7.5
+
+
+def _settings() -> Any:
+    from axepta.cli.config import Settings
+
+    return Settings(
+        source="environment", profile=None, config_path=None, merchant_id=DEMO_MID, blowfish_key=None, hmac_key=None,  # type: ignore[arg-type]
+        charset="iso-8859-1", declared_environment="test", base_url=BASE, base_url_source="default",
+    )
+
+
+def _creds() -> Credentials:
+    from tests.conftest import DEMO_BLOWFISH
+
+    return Credentials(DEMO_MID, DEMO_BLOWFISH, DEMO_HMAC)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1e3", "nan"])
+def test_timeout_must_be_a_positive_number_of_seconds(runner: CliRunner, gateway: Gateway, value: str) -> None:
+    res = invoke(runner, [*COMMANDS["capture"], "--timeout", value, "--yes"])
+    assert res.exit_code == 2, res.output
+    assert "--timeout" in res.stderr and "seconds" in res.stderr
+    assert gateway.calls == 0
+
+
+@pytest.mark.parametrize("extra", [["--yes"], ["--dry-run"]])
+def test_people_output_is_readable_at_80_columns(runner: CliRunner, gateway: Gateway, extra: list[str]) -> None:
+    res = invoke(runner, [*COMMANDS["capture"], *extra], COLUMNS="80")
+    assert res.exit_code == 0, res.output
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    assert "…" not in res.stdout
