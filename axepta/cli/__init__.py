@@ -94,10 +94,11 @@ def _root(
     base_url: str | None = typer.Option(None, "--base-url", metavar="URL", envvar="AXEPTA_BASE_URL", help="Gateway base URL."),
     json_output: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
     profile: str | None = typer.Option(None, "--profile", metavar="NAME", envvar="AXEPTA_PROFILE", help="Profile of the config file."),
+    database_url: str | None = typer.Option(None, "--database-url", metavar="URL", envvar="AXEPTA_DATABASE_URL", help="The books (default sqlite:///axepta.db)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """PayPal through BNP Paribas' Axepta gateway."""
-    ctx.obj = State(base_url=base_url, json=json_output, profile=profile)
+    ctx.obj = State(base_url=base_url, json=json_output, profile=profile, database_url=database_url)
 
 
 def main() -> None:

@@ -76,6 +76,7 @@ class State:
     base_url: str | None = None
     json: bool = False
     profile: str | None = None
+    database_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -330,7 +331,7 @@ class _RootOption(TyperOption):
     converts, even ``None``; that would load pydantic for ``axepta capture --help``."""
 
     def process_value(self, ctx: Any, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and self.name in ("base_url", "profile")):
+        if value is None or (isinstance(value, str) and self.name in ("base_url", "profile", "database_url")):
             return value if self.callback is None else self.callback(ctx, self, value)
         return super().process_value(ctx, value)
 
