@@ -65,6 +65,7 @@ COMMANDS: tuple[Lazy, ...] = (
     Lazy("credit-ex", "axepta.cli.payments", "Pay a PayPal account without a previous payment (creditex.aspx).", panel=PAYMENTS, command=True),
     Lazy("reverse", "axepta.cli.payments", "Cancel what is authorised and not captured yet (reverse.aspx).", panel=PAYMENTS, command=True),
     Lazy("reftrans", "axepta.cli.payments", "Charge a billing agreement (paypalreftrans.aspx).", panel=PAYMENTS, command=True),
+    Lazy("inquire", "axepta.cli.inquire", "Ask the gateway for a payment's status and amounts (inquire.aspx, or inquire24.aspx by TransID).", panel=PAYMENTS, command=True),
 )
 
 
