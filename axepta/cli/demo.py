@@ -13,7 +13,9 @@ from rich.text import Text
 from axepta.cli._common import EXIT_DECLINED, emit_json, state, stderr, stdout
 from axepta.demo import DemoStep, run_demo
 
-__all__ = ["demo"]
+__all__ = ["app", "demo"]
+
+app = typer.Typer()
 
 
 def _short(pay_id: str | None) -> str:
@@ -48,9 +50,10 @@ def _print_books(console: Console, books: dict[str, Any]) -> None:
 
 
 def demo(ctx: typer.Context) -> None:
-    """Run order, approval, notification, authorize, captures, refund, reversal, billing
-    agreement and a declined capture against the embedded simulator (no account, no network).
-    Exits 0 only when every step behaved as expected."""
+    """Run the whole PayPal flow against the embedded simulator (no account, no network).
+
+    Order, approval, notification, authorize, captures, refund, reversal, billing agreement and a
+    declined capture. Exits 0 only when every step behaved as expected."""
     as_json = state(ctx).json
     out = stdout()
 
@@ -110,3 +113,6 @@ def demo(ctx: typer.Context) -> None:
         if report.error:
             err.print(f"  {report.error}", markup=False, highlight=False)
         raise typer.Exit(EXIT_DECLINED)
+
+
+app.command("demo")(demo)
