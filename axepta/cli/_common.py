@@ -83,11 +83,12 @@ def state(ctx: typer.Context) -> State:
 
 
 def stdout() -> Console:
-    return Console(soft_wrap=True)
+    # emoji=False: text such as "MID:BLOWFISH:HMAC" or a Description must not turn into emoji
+    return Console(soft_wrap=True, emoji=False)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def emit_json(obj: Any) -> None:
