@@ -703,6 +703,7 @@ class Simulator:
         mac = params.get("MAC")
         if not mac:
             if op in self.mac_required:
+                self._log_charset_hint(merchant, op, params, codes.MAC_MISSING)
                 return self._failure(merchant, op, params, codes.MAC_MISSING, None)
         elif not verify(
             merchant.credentials.hmac_key_bytes(),
@@ -713,6 +714,7 @@ class Simulator:
             params.get("Amount", ""),
             params.get("Currency", ""),
         ):
+            self._log_charset_hint(merchant, op, params, codes.MAC_INVALID)
             return self._failure(merchant, op, params, codes.MAC_INVALID, None)
         req_id = params.get("ReqId") if op in _REQ_ID_OPS else None
         with self._lock:
@@ -742,6 +744,24 @@ class Simulator:
             return parse_params(merchant.credentials.codec.decrypt(data, length)), None
         except AxeptaError:
             return None, codes.DATA_INVALID
+
+    @staticmethod
+    def _log_charset_hint(merchant: _Merchant, op: str, params: Params, code: str) -> None:
+        """A MAC refusal of a request with non-ASCII text: say that the likely cause is a client
+        encoding another charset than the merchant's (issue 12 item 2). Names fields, never
+        values, keys, ``Data`` or the MAC."""
+        texts = [key for key in params if key.upper() != "MAC" and not params[key].isascii()]
+        if not texts:
+            return
+        charset = merchant.credentials.charset
+        other = "ISO-8859-1" if charset == "utf-8" else "UTF-8"
+        logger.warning(
+            "%s refused with %s (MAC) for MerchantID=%s, a request with non-ASCII text (%s): likely a "
+            "charset mismatch: this merchant is set up for %s; a client encoding %s sends more bytes "
+            "than Len counts characters, so the end of the text (often the MAC) falls outside Len; "
+            "check the client's charset setting",
+            op, code, merchant.mid, ", ".join(texts), charset, other,
+        )
 
     def _unauthenticated(self, op: str, mid: str, code: str) -> SimResponse:
         # no key to encrypt with: a plain failure
