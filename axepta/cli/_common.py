@@ -387,4 +387,9 @@ def make_http_client() -> httpx.Client:
     so it stays out of ``--help``."""
     import httpx  # imported here: commands that never talk to the gateway stay fast
 
-    return httpx.Client(timeout=httpx.Timeout(45, connect=5, read=30), follow_redirects=False)
+    from axepta import _http
+
+    # the library's network backend: every socket operation ends by the call's deadline
+    return httpx.Client(
+        timeout=httpx.Timeout(45, connect=5, read=30), follow_redirects=False, transport=_http.sync_transport()
+    )
