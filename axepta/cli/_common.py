@@ -91,13 +91,14 @@ def state(ctx: typer.Context) -> State:
 def stdout() -> Console:
     from rich.console import Console  # rich is loaded by the commands that print, not by --version
 
-    return Console(soft_wrap=True)
+    # emoji=False: text such as "MID:BLOWFISH:HMAC" or a Description must not turn into emoji
+    return Console(soft_wrap=True, emoji=False)
 
 
 def stderr() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def emit_json(obj: Any) -> None:
