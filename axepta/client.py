@@ -378,10 +378,11 @@ class AxeptaClient(_BaseClient):
     ) -> None:
         self.close()
 
-    def send(self, prepared: PreparedRequest) -> Result:
-        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
+    def send(self, prepared: PreparedRequest, *, journal: bool = True) -> Result:
+        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result. With a
+        ledger the call is journaled unless ``journal=False`` (reconcile records it itself)."""
         deadline = _monotonic() + self._deadline
-        steps = self._core.exchange(prepared, journal=self._journal is not None)
+        steps = self._core.exchange(prepared, journal=journal and self._journal is not None)
         step = next(steps)
         while True:
             try:
@@ -647,10 +648,11 @@ class AsyncAxeptaClient(_BaseClient):
     ) -> None:
         await self.aclose()
 
-    async def send(self, prepared: PreparedRequest) -> Result:
-        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
+    async def send(self, prepared: PreparedRequest, *, journal: bool = True) -> Result:
+        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result. With a
+        ledger the call is journaled unless ``journal=False``."""
         deadline = _monotonic() + self._deadline
-        steps = self._core.exchange(prepared, journal=self._journal is not None)
+        steps = self._core.exchange(prepared, journal=journal and self._journal is not None)
         step = next(steps)
         while True:
             try:

@@ -23,7 +23,7 @@ from axepta.errors import ConfigurationError
 __all__ = ["DEFAULT_URL", "WRITE", "make_engine", "resolve_url"]
 
 DEFAULT_URL: Final = "sqlite:///axepta.db"
-#: Execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
+#: Key of ``Connection.info`` that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
 WRITE: Final = "axepta_write"
 
 
@@ -72,7 +72,7 @@ def _sqlite_connect(memory: bool) -> Any:
         try:
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
         finally:
@@ -82,5 +82,5 @@ def _sqlite_connect(memory: bool) -> Any:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    write = conn.get_execution_options().get(WRITE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # straight to the driver: this runs before every unit of work
+    conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if conn.info.get(WRITE) else "BEGIN")
