@@ -38,6 +38,7 @@ __all__ = [
     "payment_by_id",
     "payment_by_trans_id_any",
     "payment_ids_of",
+    "pending_amount",
     "prune_messages",
     "prune_payers",
     "settle_operation",
@@ -243,6 +244,20 @@ def settle_operation(conn: Connection, operation_id: int, values: Mapping[str, A
 def operations_of(conn: Connection, payment_id: int) -> list[Row[Any]]:
     query = select(OPERATIONS).where(OPERATIONS.c.payment_id == payment_id).order_by(OPERATIONS.c.id)
     return list(conn.execute(query))
+
+
+@cache
+def _pending_statement() -> Any:
+    return select(func.coalesce(func.sum(OPERATIONS.c.amount), 0)).where(
+        OPERATIONS.c.payment_id == bindparam("pk_"),
+        OPERATIONS.c.kind == bindparam("kind_"),
+        OPERATIONS.c.outcome.in_(("intent", "sent", "unknown")),
+    )
+
+
+def pending_amount(conn: Connection, payment_id: int, kind: str) -> int:
+    """What operations of ``kind`` still in flight (intent, sent, unknown) may add."""
+    return int(conn.execute(_pending_statement(), {"pk_": payment_id, "kind_": kind}).scalar_one())
 
 
 def unsettled_operations(conn: Connection, older_than: datetime) -> list[Row[Any]]:

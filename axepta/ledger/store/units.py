@@ -207,7 +207,8 @@ def _follow_up_payment(conn: Connection, intent: Intent) -> int:
             field="PayID",
             rule="a follow-up needs its payment in the books",
         )
-    broken = check_intent(books_of(payment), intent.kind, intent.amount)
+    pending = queries.pending_amount(conn, payment.id, intent.kind) if intent.kind in ("capture", "credit") else 0
+    broken = check_intent(books_of(payment), intent.kind, intent.amount, pending=pending)
     if broken:
         raise InvalidRequestError(f"Amount: {broken}", field="Amount", rule=broken)
     return int(payment.id)
