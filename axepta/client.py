@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Generator, Mapping, Sequence
 from time import monotonic as _monotonic
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, cast
 
 import anyio
 import httpx
@@ -29,6 +29,8 @@ import httpx
 from axepta import _http
 from axepta.credentials import Credentials
 from axepta.errors import ConfigurationError
+from axepta.inquiry import PreparedInquiry
+from axepta.models.inquiry import Inquire24Request, InquireRequest, Inquiry, InquiryRequest
 from axepta.models.requests import (
     Address,
     AuthorizeRequest,
@@ -56,6 +58,7 @@ from axepta.protocol import (
     ProtocolCore,
     RawReply,
     Record,
+    Send,
     SendFailure,
     Sleep,
 )
@@ -74,6 +77,8 @@ __all__ = [
     "AsyncAxeptaClient",
     "AxeptaClient",
 ]
+
+_T = TypeVar("_T")
 
 #: connect 5 s, read 30 s, write and pool 45 s, and 45 s for the whole call (§3.3)
 DEFAULT_TIMEOUT = httpx.Timeout(45, connect=5, read=30)
@@ -163,6 +168,7 @@ class _BaseClient:
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        inquiry_backoff: Sequence[float] = (1.0, 4.0),
         ledger: Ledger | None = None,
     ) -> None:
         self._core = ProtocolCore(
@@ -174,6 +180,7 @@ class _BaseClient:
             max_retries=max_retries,
             retry_backoff=retry_backoff,
             omit_mac=omit_mac,
+            inquiry_backoff=inquiry_backoff,
         )
         self._timeout = _timeout(timeout)
         self._deadline = _http.deadline_of(self._timeout)
@@ -225,6 +232,16 @@ class _BaseClient:
         The ReqId is fixed here: persist ``prepared.req_id`` before :meth:`send` if the
         operation must be retried later. Raises :class:`~axepta.errors.InvalidRequestError`."""
         return self._core.prepare(request)
+
+    def prepare_inquiry(self, *, trans_id: str, pay_id: str | None = None) -> PreparedInquiry:
+        """Build a status inquiry without sending it (``inquire.aspx`` with ``pay_id``, else
+        ``inquire24.aspx``). Raises :class:`~axepta.errors.InvalidRequestError`."""
+        request: InquiryRequest = (
+            Inquire24Request(trans_id=trans_id)
+            if pay_id is None
+            else InquireRequest(pay_id=pay_id, trans_id=trans_id)
+        )
+        return self._core.prepare_inquiry(request)
 
     def paypal_button_params(
         self,
@@ -325,7 +342,9 @@ class AxeptaClient(_BaseClient):
     anything, :class:`~axepta.errors.GatewayError` for any ``Code`` but ``00000000``,
     :class:`~axepta.errors.TransportError` (with ``req_id``) when the network fails,
     :class:`~axepta.errors.SignatureError`, :class:`~axepta.errors.ProtocolError` or
-    :class:`~axepta.errors.CryptoError` for a reply that cannot be trusted."""
+    :class:`~axepta.errors.CryptoError` for a reply that cannot be trusted. :meth:`inquire`
+    asks for a payment's status (no money moves; "not found" is an answer, not an error) and
+    retries transport failures after each of ``inquiry_backoff``'s delays (D-INQ-6)."""
 
     def __init__(
         self,
@@ -340,6 +359,7 @@ class AxeptaClient(_BaseClient):
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        inquiry_backoff: Sequence[float] = (1.0, 4.0),
         ledger: Ledger | None = None,
     ) -> None:
         super().__init__(
@@ -352,6 +372,7 @@ class AxeptaClient(_BaseClient):
             retry_backoff=retry_backoff,
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
+            inquiry_backoff=inquiry_backoff,
             ledger=ledger,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
@@ -381,8 +402,11 @@ class AxeptaClient(_BaseClient):
     def send(self, prepared: PreparedRequest, *, journal: bool = True) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result. With a
         ledger the call is journaled unless ``journal=False`` (reconcile records it itself)."""
+        return self._drive(self._core.exchange(prepared, journal=journal and self._journal is not None))
+
+    def _drive(self, steps: Generator[Send | Sleep | Record, Any, _T]) -> _T:
+        """Run one exchange of the core (a call, or an inquiry) under one deadline."""
         deadline = _monotonic() + self._deadline
-        steps = self._core.exchange(prepared, journal=journal and self._journal is not None)
         step = next(steps)
         while True:
             try:
@@ -395,9 +419,9 @@ class AxeptaClient(_BaseClient):
                 else:
                     step = steps.send(self._transmit(step.prepared, deadline))
             except StopIteration as stop:
-                return cast(Result, stop.value)
+                return cast(_T, stop.value)
 
-    def _transmit(self, prepared: PreparedRequest, deadline: float) -> RawReply | SendFailure:
+    def _transmit(self, prepared: PreparedRequest | PreparedInquiry, deadline: float) -> RawReply | SendFailure:
         left = deadline - _monotonic()
         if left <= 0:
             return _too_late(self._deadline)
@@ -590,6 +614,22 @@ class AxeptaClient(_BaseClient):
         )  # fmt: skip
         return cast(PaymentResult, self.send(self.prepare(request)))
 
+    def inquire(self, *, trans_id: str, pay_id: str | None = None, currency: str | None = None) -> Inquiry:
+        """Status inquiry (PROTOCOL.md §4.15): ``inquire.aspx`` when ``pay_id`` is given,
+        else ``inquire24.aspx`` (by TransID alone; use it only when the PayID is unknown).
+
+        ``trans_id`` is the payment's original TransID. Returns an :class:`~axepta.Inquiry`:
+        the authorised, captured and refunded amounts and the state they imply; "not found" and
+        "unavailable" (a failed inquiry on a test merchant) are answers (``found=False``), not
+        errors. Read-only: no ReqId, and transport failures are retried (3 attempts at most,
+        D-INQ-6). ``currency``, when given, must match the reply's. Raises
+        :class:`~axepta.errors.GatewayError` for any other failed inquiry."""
+        return self.send_inquiry(self.prepare_inquiry(trans_id=trans_id, pay_id=pay_id), currency=currency)
+
+    def send_inquiry(self, prepared: PreparedInquiry, *, currency: str | None = None) -> Inquiry:
+        """Send an inquiry built by :meth:`prepare_inquiry` (as :meth:`inquire`)."""
+        return self._drive(self._core.inquiry_exchange(prepared, currency=currency))
+
 
 class AsyncAxeptaClient(_BaseClient):
     """Asynchronous client: the methods of :class:`AxeptaClient` as coroutines (the pure ones —
@@ -609,6 +649,7 @@ class AsyncAxeptaClient(_BaseClient):
         retry_backoff: float = 0.5,
         small_amounts_enabled: bool = False,
         omit_mac: Collection[str] = (),
+        inquiry_backoff: Sequence[float] = (1.0, 4.0),
         ledger: Ledger | None = None,
     ) -> None:
         super().__init__(
@@ -621,6 +662,7 @@ class AsyncAxeptaClient(_BaseClient):
             retry_backoff=retry_backoff,
             small_amounts_enabled=small_amounts_enabled,
             omit_mac=omit_mac,
+            inquiry_backoff=inquiry_backoff,
             ledger=ledger,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
@@ -651,8 +693,11 @@ class AsyncAxeptaClient(_BaseClient):
     async def send(self, prepared: PreparedRequest, *, journal: bool = True) -> Result:
         """Send a :class:`~axepta.protocol.PreparedRequest` and return its result. With a
         ledger the call is journaled unless ``journal=False``."""
+        return await self._drive(self._core.exchange(prepared, journal=journal and self._journal is not None))
+
+    async def _drive(self, steps: Generator[Send | Sleep | Record, Any, _T]) -> _T:
+        """Run one exchange of the core (a call, or an inquiry) under one deadline."""
         deadline = _monotonic() + self._deadline
-        steps = self._core.exchange(prepared, journal=journal and self._journal is not None)
         step = next(steps)
         while True:
             try:
@@ -666,9 +711,9 @@ class AsyncAxeptaClient(_BaseClient):
                 else:
                     step = steps.send(await self._transmit(step.prepared, deadline))
             except StopIteration as stop:
-                return cast(Result, stop.value)
+                return cast(_T, stop.value)
 
-    async def _transmit(self, prepared: PreparedRequest, deadline: float) -> RawReply | SendFailure:
+    async def _transmit(self, prepared: PreparedRequest | PreparedInquiry, deadline: float) -> RawReply | SendFailure:
         left = deadline - _monotonic()
         if left <= 0:
             return _too_late(self._deadline)
@@ -856,3 +901,11 @@ class AsyncAxeptaClient(_BaseClient):
             currency=currency, ref_nr=ref_nr, order_desc=order_desc,
         )  # fmt: skip
         return cast(PaymentResult, await self.send(self.prepare(request)))
+
+    async def inquire(self, *, trans_id: str, pay_id: str | None = None, currency: str | None = None) -> Inquiry:
+        """Status inquiry, as :meth:`AxeptaClient.inquire`."""
+        return await self.send_inquiry(self.prepare_inquiry(trans_id=trans_id, pay_id=pay_id), currency=currency)
+
+    async def send_inquiry(self, prepared: PreparedInquiry, *, currency: str | None = None) -> Inquiry:
+        """Send an inquiry built by :meth:`prepare_inquiry` (as :meth:`inquire`)."""
+        return await self._drive(self._core.inquiry_exchange(prepared, currency=currency))

@@ -19,9 +19,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection, Generator, Mapping
+from collections.abc import Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import unquote, urlencode, urlsplit
 
 from axepta.amounts import check_amount, warn_if_not_paypal_currency
@@ -52,6 +52,10 @@ from axepta.models.requests import (
     ReverseRequest,
 )
 from axepta.models.results import CreditResult, PaymentResult, PayPalOrderResult, Result
+
+if TYPE_CHECKING:
+    from axepta.inquiry import PreparedInquiry
+    from axepta.models.inquiry import Inquiry, InquiryRequest
 
 __all__ = [
     "AXEPTA_BASE_URL",
@@ -101,6 +105,8 @@ DEFAULT_PATHS: Final[Mapping[str, str]] = {
     "credit_ex": "creditex.aspx",
     "reverse": "reverse.aspx",
     "paypal_reftrans": "paypalreftrans.aspx",
+    "inquire": "inquire.aspx",  # §4.15: status inquiry by PayID (read-only, axepta.inquiry)
+    "inquire24": "inquire24.aspx",  # §4.15: status inquiry by TransID
 }
 
 _AUTH_CODES = frozenset({"20100044", "20120044"})
@@ -296,7 +302,7 @@ class BrowserRedirect:
 class Send:
     """Step: POST ``prepared.form`` to ``prepared.url`` (attempt number ``attempt``)."""
 
-    prepared: PreparedRequest
+    prepared: PreparedRequest | PreparedInquiry
     attempt: int
 
 
@@ -386,6 +392,7 @@ class ProtocolCore:
         omit_mac: Collection[str] = (),
         req_id_factory: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        inquiry_backoff: Sequence[float] = (1.0, 4.0),
     ) -> None:
         if not isinstance(credentials, Credentials):
             raise ConfigurationError("credentials must be an axepta.Credentials")
@@ -400,7 +407,7 @@ class ProtocolCore:
                 )
             merged[name] = path
         self.paths: Mapping[str, str] = {k: check_path(k, v) for k, v in merged.items()}
-        unknown = set(omit_mac) - set(OPERATIONS)
+        unknown = set(omit_mac) - set(OPERATIONS) - {"inquire", "inquire24"}
         if unknown:
             raise ConfigurationError(f"omit_mac: unknown operations {sorted(unknown)}")
         self.omit_mac = frozenset(omit_mac)
@@ -411,6 +418,10 @@ class ProtocolCore:
         self.max_retries = max_retries
         self.retry_backoff = float(retry_backoff)
         self.small_amounts_enabled = bool(small_amounts_enabled)
+        if not all(isinstance(d, int | float) and not isinstance(d, bool) and d >= 0 for d in inquiry_backoff):
+            raise ConfigurationError("inquiry_backoff must be a sequence of delays in seconds >= 0")
+        #: delays before the 2nd, 3rd … attempt of a status inquiry (D-INQ-6)
+        self.inquiry_backoff: tuple[float, ...] = tuple(float(d) for d in inquiry_backoff)
         self._req_id_factory = req_id_factory or (lambda: uuid.uuid4().hex)
         self._clock = clock
 
@@ -608,6 +619,23 @@ class ProtocolCore:
             "BillingAgreementID": r.billing_agreement_id,
         }
 
+    # -- status inquiry (§4.15; the steps live in axepta.inquiry) ----------------------------
+
+    def prepare_inquiry(self, request: InquiryRequest) -> PreparedInquiry:
+        """Build a status inquiry (``inquire.aspx`` by PayID, ``inquire24.aspx`` by TransID):
+        no ReqId, no amount, the MAC of D-INQ-1 unless ``omit_mac`` names the operation."""
+        from axepta.inquiry import prepare_inquiry
+
+        return prepare_inquiry(self, request)
+
+    def inquiry_exchange(
+        self, prepared: PreparedInquiry, *, currency: str | None = None
+    ) -> Generator[Send | Sleep, RawReply | SendFailure | None, Inquiry]:
+        """The whole inquiry as a generator, driven like :meth:`exchange` (D-INQ-6 retries)."""
+        from axepta.inquiry import inquiry_exchange
+
+        return inquiry_exchange(self, prepared, currency=currency)
+
     # -- browser side -----------------------------------------------------------------------
 
     def button_params(self, request: PayPalOrderRequest) -> ButtonParams:
@@ -696,7 +724,9 @@ class ProtocolCore:
             redirect_url=location,
         )
 
-    def _reply_params(self, op: Operation, prepared: PreparedRequest, body: bytes) -> tuple[Params, bool]:
+    def _reply_params(
+        self, op: Operation, prepared: PreparedRequest | PreparedInquiry, body: bytes
+    ) -> tuple[Params, bool]:
         """The reply's fields and whether they came from ``Data``. When ``Data`` is present the
         decrypted part alone is the reply: the clear fields beside it are never read (anyone can
         write them), only a clear merchant ID that names another merchant refuses it."""
@@ -1050,7 +1080,9 @@ def _len_of(params: Params) -> str | None:
     return None if value is None else value.strip()
 
 
-def _retry_advice(prepared: PreparedRequest) -> str:
+def _retry_advice(prepared: PreparedRequest | PreparedInquiry) -> str:
+    if not prepared.money_moving and prepared.operation in ("inquire", "inquire24"):
+        return "An inquiry changes nothing: asking again is safe."
     if prepared.req_id:
         return (
             "Check the outcome (notification, back office) before trying again, and try again "

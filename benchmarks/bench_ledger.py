@@ -90,10 +90,9 @@ def main() -> None:
     rows: list[tuple[str, float, float]] = []
     try:
         rows.append(("no ledger (baseline)", *measure("base", url, None, args.calls)))
-        with tempfile.TemporaryDirectory() as tmp:
-            with Ledger(f"sqlite:///{tmp}/books.db") as ledger:
-                ledger.migrate()
-                rows.append(("SQLite journal", *measure("sqlite", url, ledger, args.calls)))
+        with tempfile.TemporaryDirectory() as tmp, Ledger(f"sqlite:///{tmp}/books.db") as ledger:
+            ledger.migrate()
+            rows.append(("SQLite journal", *measure("sqlite", url, ledger, args.calls)))
         pg = postgres()
         if pg is not None:
             stop, pg_url = pg

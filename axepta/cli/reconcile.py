@@ -23,9 +23,12 @@ def reconcile_cmd(
         60, "--min-age", metavar="SECONDS", min=0, help="Leave operations younger than this alone (default 60)."
     ),
     stale_after: float = typer.Option(
-        1500, "--stale-after", metavar="SECONDS", min=0,
+        1500,
+        "--stale-after",
+        metavar="SECONDS",
+        min=0,
         help="Inquire Not-Finished payments unchanged for this long (default 1500: 25 min).",
-    ),  # fmt: skip
+    ),
 ) -> None:
     """Settle unknown outcomes and stale payments against the gateway (resend with the same
     ReqId, or inquire first); operations younger than --min-age are left alone."""

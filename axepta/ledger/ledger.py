@@ -218,7 +218,7 @@ def _request_of(op: Any) -> Request:
     """Rebuild the request model an operation recorded (same fields, same ReqId)."""
     from axepta.models import requests as models
 
-    classes = {
+    classes: dict[str, type[Request]] = {
         "paypal_orders": models.PayPalOrderRequest,
         "paypal_complete": models.CompleteRequest,
         "authorize": models.AuthorizeRequest,

@@ -5,6 +5,14 @@ Requests check every rule of the seed on construction and raise
 gateway's messages with case-insensitive keys and keep unknown keys in ``raw``.
 """
 
+from axepta.models.inquiry import (
+    Inquire24Request,
+    InquireRequest,
+    Inquiry,
+    InquiryRequest,
+    InquiryState,
+    inquiry_state,
+)
 from axepta.models.requests import (
     US_CA_STATE_CODES,
     Address,
@@ -39,6 +47,11 @@ __all__ = [
     "CreditExRequest",
     "CreditRequest",
     "CreditResult",
+    "Inquire24Request",
+    "InquireRequest",
+    "Inquiry",
+    "InquiryRequest",
+    "InquiryState",
     "OrderItem",
     "OrderStatus",
     "PayPalOrderRequest",
@@ -51,4 +64,5 @@ __all__ = [
     "ResultFields",
     "ReverseRequest",
     "US_CA_STATE_CODES",
+    "inquiry_state",
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "DETAILS",
     "FORMAT",
     "FULLY_REFUNDED",
+    "INQUIRY_UNAVAILABLE",
     "INVALID",
     "MAC_INVALID",
     "MAC_MISSING",
@@ -49,6 +50,7 @@ INVALID: Final = "012"
 TOO_SHORT: Final = "013"
 TOO_LONG: Final = "014"
 _PAYPAL: Final = "150"
+_MERCHANT: Final = "050"
 
 #: Detail of each request parameter in the dictionary (``0000`` "Unspecified" when it has none).
 DETAILS: Final[dict[str, str]] = {
@@ -124,6 +126,8 @@ PAYPAL_METHOD: Final = _paypal("0987")
 TID_UNKNOWN: Final = _paypal("0988")
 ALREADY_REVERSED: Final = _paypal("1519")
 NOTHING_TO_REVERSE: Final = _paypal("1815")
+#: a merchant whose status inquiries are switched off: "merchant / Action not supported"
+INQUIRY_UNAVAILABLE: Final = "2" + _MERCHANT + "0081"
 
 
 def describe(code: str, detail: str | None = None) -> str:

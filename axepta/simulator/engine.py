@@ -32,6 +32,7 @@ import base64
 import binascii
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -104,6 +105,14 @@ _ID_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPRSTUVWXY"
 _TEXT: Final = {"Content-Type": "text/plain; charset=iso-8859-1"}
 _HTML: Final = {"Content-Type": "text/html; charset=iso-8859-1"}
 _MAX_BODY: Final = 1 << 20
+#: status inquiry endpoints (§4.15.8): read-only, outside ``_OPERATIONS`` (no MAC required)
+_INQUIRIES: Final = frozenset({"inquire", "inquire24"})
+_PAY_ID_RE: Final = re.compile(r"[A-Za-z0-9]{32}")
+_NOT_FOUND_TEXT: Final = "PAYMENT NOT FOUND"
+#: states in which the platform's books hold no authorised or captured amount (§4.15.8 item 7)
+_NOTHING_HELD: Final = frozenset(
+    {"created", "pending_completion", "order_approved", "failed", "expired", "reversed", "cancelled", "agreement"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +169,7 @@ class PaymentView:
     auth_tid: str | None
     captures: tuple[CaptureView, ...]
     billing_agreement_id: str | None
+    last_status: str = "OK"
 
     @property
     def captured(self) -> int:
@@ -173,6 +183,7 @@ class PaymentView:
 @dataclass(slots=True)
 class _Merchant:
     credentials: Credentials
+    inquiry_available: bool = True  # False: every status inquiry is answered FAILED (D-INQ-7)
 
     @property
     def mid(self) -> str:
@@ -213,6 +224,9 @@ class _Payment:
     address: dict[str, str] = field(default_factory=dict)
     browser: ApprovalRedirect | None = None
     generation: int = 0
+    # the last transaction step, refused follow-ups included (status inquiry's LastStatus, XID)
+    last_status: str = "OK"
+    last_xid: str = ""
 
     def view(self) -> PaymentView:
         return PaymentView(
@@ -231,6 +245,7 @@ class _Payment:
             auth_tid=self.auth_tid,
             captures=tuple(CaptureView(c.tid, c.amount, c.refunded) for c in self.captures),
             billing_agreement_id=self.billing_agreement_id,
+            last_status=self.last_status,
         )
 
     @property
@@ -302,6 +317,9 @@ class Simulator:
     reproducible. ``paypal_base_url`` is where ``paypalurl``/redirects send the buyer (the HTTP
     server points it at itself). ``mac_required`` lists the operations whose requests must
     carry a MAC (all by default); ``s2s_reply_mac`` adds a MAC to S2S replies.
+    Status inquiries (``inquire.aspx``, ``inquire24.aspx``, §4.15.8) never require a MAC:
+    ``inquiry_mac_strict`` refuses an invalid one with ``20120044``; the ``inquiry_mac:absent``,
+    ``inquiry_mac:valid`` and ``inquiry_mac:invalid`` counters of :meth:`stats` say what came.
 
     Use it in-process with :meth:`transport` (an ``httpx`` sync and async transport) or over
     loopback HTTP with :class:`~axepta.simulator.SimulatorServer`. Thread-safe; close it (or use
@@ -325,6 +343,7 @@ class Simulator:
         paypal_base_url: str = DEFAULT_PAYPAL_BASE_URL,
         mac_required: Iterable[str] = _ALL_OPS,
         s2s_reply_mac: bool = False,
+        inquiry_mac_strict: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if time_factor <= 0:
@@ -341,6 +360,7 @@ class Simulator:
         self.paypal_base_url = paypal_base_url if paypal_base_url.endswith("/") else paypal_base_url + "/"
         self.mac_required = frozenset(mac_required)
         self.s2s_reply_mac = s2s_reply_mac
+        self.inquiry_mac_strict = inquiry_mac_strict
         self._lock = threading.RLock()
         self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
         self._merchants: dict[str, _Merchant] = {}
@@ -369,12 +389,21 @@ class Simulator:
 
     # -- set-up and tear-down ---------------------------------------------------------------
 
-    def add_merchant(self, credentials: Credentials) -> None:
-        """Accept requests of another merchant (its keys stay inside the simulator)."""
+    def add_merchant(self, credentials: Credentials, *, inquiry_available: bool = True) -> None:
+        """Accept requests of another merchant (its keys stay inside the simulator).
+        ``inquiry_available=False`` answers its status inquiries ``FAILED``, as a test MID
+        that does not serve them (:meth:`set_inquiry_available`)."""
         if not isinstance(credentials, Credentials):
             raise TypeError("add_merchant needs axepta.Credentials")
         with self._lock:
-            self._merchants[credentials.merchant_id] = _Merchant(credentials)
+            self._merchants[credentials.merchant_id] = _Merchant(credentials, inquiry_available)
+
+    def set_inquiry_available(self, merchant_id: str, available: bool) -> None:
+        """The per-merchant switch of §4.15.8 item 10: when off, every status inquiry of
+        ``merchant_id`` is answered ``Status=FAILED`` (``20500081``, action not supported), as
+        a test MID may do (D-INQ-7). ``KeyError`` for an unknown merchant."""
+        with self._lock:
+            self._merchants[merchant_id].inquiry_available = bool(available)
 
     @property
     def merchant_ids(self) -> list[str]:
@@ -508,6 +537,8 @@ class Simulator:
             return self._callback(clear, decline)
         if endpoint in ("checkoutnow", "approve"):
             return self._paypal_page(clear, decline)
+        if endpoint in _INQUIRIES:
+            return self._inquiry(endpoint, clear)
         op = _OPERATIONS.get(endpoint)
         if op is None:
             return _response(404, f"unknown endpoint {path!r}")
@@ -520,6 +551,7 @@ class Simulator:
                 "ExternalServices/paypalorders.aspx", "paypalComplete.aspx", "Authorize.aspx", "capture.aspx",
                 "credit.aspx", "creditex.aspx", "reverse.aspx", "paypalreftrans.aspx",
             )),
+            "  GET|POST /inquire.aspx, /inquire24.aspx  (status inquiry by PayID / by TransID)",
             "  GET  /cbPayPal.aspx?rd=<base64(MerchantId=...&PayId=...&OrderId=...)>[&ua=cancel&token=...]",
             "  GET  /checkoutnow?token=<orderid>[&ua=cancel]  (PayPal's approval page, redirect mode)",
             "  GET  /agreements/approve?ba_token=<token>[&ua=cancel]  (billing agreement approval)",
@@ -579,20 +611,7 @@ class Simulator:
         merchant = self._merchants.get(mid)
         if merchant is None:
             return self._unauthenticated(op, mid, codes.parameter_code(codes.INVALID, "MerchantID"))
-        data, length = clear.get("Data"), clear.get("Len")
-        params: Params | None = None
-        code: str | None = None
-        if not data:
-            code = codes.parameter_code(codes.MISSING, "Data")
-        elif length is None or length == "":
-            code = codes.parameter_code(codes.MISSING, "Len")
-        elif not (length.strip().isascii() and length.strip().isdigit()):
-            code = codes.parameter_code(codes.FORMAT, "Len")
-        else:
-            try:
-                params = parse_params(merchant.credentials.codec.decrypt(data, length))
-            except AxeptaError:
-                code = codes.DATA_INVALID
+        params, code = self._open_data(merchant, clear)
         if params is None:
             return self._failure(merchant, op, Params(), code or codes.DATA_INVALID, None)
         inner_mid = params.get("MerchantID")
@@ -628,6 +647,21 @@ class Simulator:
                     self._req_ids.popitem(last=False)
             return reply
 
+    @staticmethod
+    def _open_data(merchant: _Merchant, clear: Params) -> tuple[Params | None, str | None]:
+        """The decrypted ``Data`` of a request, or ``None`` and the code refusing it."""
+        data, length = clear.get("Data"), clear.get("Len")
+        if not data:
+            return None, codes.parameter_code(codes.MISSING, "Data")
+        if length is None or length == "":
+            return None, codes.parameter_code(codes.MISSING, "Len")
+        if not (length.strip().isascii() and length.strip().isdigit()):
+            return None, codes.parameter_code(codes.FORMAT, "Len")
+        try:
+            return parse_params(merchant.credentials.codec.decrypt(data, length)), None
+        except AxeptaError:
+            return None, codes.DATA_INVALID
+
     def _unauthenticated(self, op: str, mid: str, code: str) -> SimResponse:
         # no key to encrypt with: a plain failure
         with self._lock:
@@ -635,10 +669,17 @@ class Simulator:
         fields = {"mid": mid, "Status": "FAILED", "Description": codes.describe(code), "Code": code}
         return self._plain_reply(fields)
 
-    def _failure(self, merchant: _Merchant, op: str, params: Params, code: str, detail: str | None) -> SimResponse:
+    def _failure(
+        self, merchant: _Merchant, op: str, params: Params, code: str, detail: str | None, *, step: bool = False
+    ) -> SimResponse:
         with self._lock:
             self._stats[f"code:{code}"] += 1
             fields = self._failure_fields(merchant.mid, params, op, code, detail)
+            if step and op not in _NO_PAY_ID:
+                # a refused follow-up is the payment's last step (the inquiry's LastStatus)
+                p = self._payments.get(params.get("PayID") or "")
+                if p is not None and p.merchant_id == merchant.mid:
+                    p.last_status, p.last_xid = "FAILED", fields.get("XID", "")
         if op == "paypal_orders":
             return self._plain_reply(fields)
         if op == "paypal_complete" and (params.get("Response") or "").lower() != "encrypt":
@@ -651,12 +692,12 @@ class Simulator:
             return self._failure(merchant, op, params, rejection.code, rejection.reason)
         if decline is not None:
             self._stats["faults:decline"] += 1
-            return self._failure(merchant, op, params, decline, "declined")
+            return self._failure(merchant, op, params, decline, "declined", step=True)
         handler = getattr(self, f"_op_{op}")
         try:
             fields: dict[str, str] = handler(merchant, params)
         except _Refusal as refusal:
-            return self._failure(merchant, op, params, refusal.code, refusal.detail)
+            return self._failure(merchant, op, params, refusal.code, refusal.detail, step=True)
         self._stats[f"code:{codes.SUCCESS}"] += 1
         if op == "paypal_orders":
             location = fields.pop("_location", None)
@@ -681,6 +722,7 @@ class Simulator:
         if ref_nr:
             fields["refnr"] = ref_nr
         fields.update({k: v for k, v in extra.items() if v is not None})
+        p.last_status, p.last_xid = "OK", fields["XID"]
         return fields
 
     def _payment_for(self, merchant: _Merchant, params: Params) -> _Payment:
@@ -751,6 +793,7 @@ class Simulator:
             approval = f"{self.paypal_base_url}checkoutnow?token={p.order_id}"
         self._store(p)
         fields = {"mid": merchant.mid, "PayID": p.pay_id, "XID": self._hex_id(), "TransID": p.trans_id}
+        p.last_xid = fields["XID"]
         if (params.get("mode") or "").lower() == "redirect":
             fields["_location"] = approval
         elif tx_type == "BAID":
@@ -911,6 +954,101 @@ class Simulator:
             merchant, p, params, GrossRefundAmount=str(amount), FeeRefundAmount="0", NetRefundAmount=str(amount)
         )
 
+    # -- status inquiry (PROTOCOL.md §4.15.8) ------------------------------------------------
+
+    def _inquiry(self, op: str, clear: Params) -> SimResponse:
+        """``inquire.aspx`` (by PayID) and ``inquire24.aspx`` (by TransID), GET or POST: the
+        payment's amounts from the books, read-only (no notification, no ReqId replay)."""
+        mid = (clear.get("MerchantID") or "").strip()
+        if not mid:
+            return self._unauthenticated(op, "", codes.parameter_code(codes.MISSING, "MerchantID"))
+        merchant = self._merchants.get(mid)
+        if merchant is None:
+            return self._unauthenticated(op, mid, codes.parameter_code(codes.INVALID, "MerchantID"))
+        params, code = self._open_data(merchant, clear)
+        if params is None:
+            return self._inquiry_failure(merchant, Params(), code or codes.DATA_INVALID)
+        inner_mid = params.get("MerchantID")
+        if inner_mid and inner_mid != mid:  # absent is fine (magento2, spryker send none)
+            return self._inquiry_failure(merchant, params, codes.parameter_code(codes.INVALID, "MerchantID"))
+        mac = params.get("MAC")
+        if not mac:
+            verdict = "absent"
+        else:
+            pay_id = params.get("PayID") if op == "inquire" else ""
+            args = (pay_id or "", params.get("TransID") or "", mid, "", "")
+            verdict = "valid" if verify(merchant.credentials.hmac_key_bytes(), mac, *args) else "invalid"
+        with self._lock:
+            self._stats[f"inquiry_mac:{verdict}"] += 1
+        if verdict == "invalid" and self.inquiry_mac_strict:
+            return self._inquiry_failure(merchant, params, codes.MAC_INVALID)
+        if not merchant.inquiry_available:
+            return self._inquiry_failure(
+                merchant, params, codes.INQUIRY_UNAVAILABLE,
+                codes.describe(codes.INQUIRY_UNAVAILABLE, "status inquiries are not available for this merchant"),
+            )
+        pay_id, trans_id = params.get("PayID") or "", params.get("TransID") or ""
+        if op == "inquire":
+            if not pay_id:
+                return self._inquiry_failure(merchant, params, codes.parameter_code(codes.MISSING, "PayID"))
+            if _PAY_ID_RE.fullmatch(pay_id) is None:
+                return self._inquiry_failure(merchant, params, codes.parameter_code(codes.FORMAT, "PayID"))
+        elif not trans_id:
+            return self._inquiry_failure(merchant, params, codes.parameter_code(codes.MISSING, "TransID"))
+        if len(trans_id) > 64:
+            return self._inquiry_failure(merchant, params, codes.parameter_code(codes.TOO_LONG, "TransID"))
+        with self._lock:
+            p = self._payments.get(pay_id) if op == "inquire" else self._latest_with_trans_id(mid, trans_id)
+            if p is None or p.merchant_id != mid:
+                return self._inquiry_failure(merchant, params, codes.NOT_FOUND, _NOT_FOUND_TEXT)
+            self._stats[f"code:{codes.SUCCESS}"] += 1
+            authorized, captured, refunded = self._inquiry_amounts(p)
+            fields = {
+                "mid": mid,
+                "PayID": p.pay_id,
+                "XID": p.last_xid or self._hex_id(),
+                "TransID": p.trans_id,
+                "Status": "OK",
+                "Code": codes.SUCCESS,
+                "Description": codes.describe(codes.SUCCESS),
+                "AmountAuth": str(authorized),
+                "AmountCap": str(captured),
+                "AmountCred": str(refunded),
+                "Currency": p.currency,
+                "LastStatus": p.last_status,
+            }
+        return self._encrypted_reply(merchant, fields)
+
+    def _latest_with_trans_id(self, mid: str, trans_id: str) -> _Payment | None:
+        """``inquire24``: the most recently created payment of ``mid`` with ``trans_id``."""
+        return next(
+            (p for p in reversed(self._payments.values()) if p.trans_id == trans_id and p.merchant_id == mid),
+            None,
+        )
+
+    @staticmethod
+    def _inquiry_amounts(p: _Payment) -> tuple[int, int, int]:
+        """A, C, R of §4.15.8 item 7: the authorised amount (the order's for ``Capture=Auto``
+        and reference transactions), Σ captures, Σ refunds; a credit without reference is all
+        refund; nothing is held before approval, after a failure, expiry or reversal."""
+        if p.kind == "creditex":
+            return 0, 0, p.amount
+        if p.state in _NOTHING_HELD:
+            return 0, 0, 0
+        return p.authorized or p.amount, p.captured, sum(c.refunded for c in p.captures)
+
+    def _inquiry_failure(self, merchant: _Merchant, params: Params, code: str, text: str | None = None) -> SimResponse:
+        """An inquiry that failed (the inquiry, not the payment): encrypted, ``Status=FAILED``,
+        the request's ``PayID``/``TransID`` echoed, no amounts."""
+        fields = {"mid": merchant.mid}
+        if params.get("PayID"):
+            fields["PayID"] = params["PayID"]
+        fields["TransID"] = params.get("TransID") or ""
+        fields.update({"Status": "FAILED", "Code": code, "Description": text or codes.describe(code)})
+        with self._lock:
+            self._stats[f"code:{code}"] += 1
+        return self._encrypted_reply(merchant, fields)
+
     # -- the buyer's side -------------------------------------------------------------------
 
     def _callback(self, clear: Params, decline: str | None) -> SimResponse:
@@ -1017,6 +1155,7 @@ class Simulator:
         fields.update(extra)
         if p.order_id:
             fields["TransactionID"] = p.order_id
+        p.last_status, p.last_xid = status, fields["XID"]
         fields["MAC"] = self._result_mac(merchant, fields)
         self._stats[f"code:{code}"] += 1
         if p.encrypt:

@@ -79,7 +79,8 @@ def test_computop_preset(credentials: Credentials) -> None:
         {"capture": ""},
         {"capture": "/"},
         {"capture": "cap ture.aspx"},
-        {"inquire": "inquire.aspx"},
+        {"status": "status.aspx"},  # unknown operation (inquire and inquire24 exist, §4.15)
+        {"inquire24": "inquire24.aspx?x=1"},
     ],
 )
 def test_bad_paths(credentials: Credentials, paths: dict[str, str]) -> None:
@@ -106,7 +107,9 @@ async def test_overridden_path_is_used(credentials: Credentials, gateway: Gatewa
         {"max_retries": True},
         {"max_retries": 1.5},
         {"retry_backoff": -1},
-        {"omit_mac": ["inquire"]},
+        {"omit_mac": ["status"]},  # inquire and inquire24 are known (D-INQ-1 switch)
+        {"inquiry_backoff": [-1]},
+        {"inquiry_backoff": [True]},
     ],
 )
 def test_bad_options(credentials: Credentials, kwargs: dict[str, Any]) -> None:
