@@ -26,7 +26,9 @@ outside it: ruff's banned-api keeps SQLAlchemy and Alembic in ``axepta/ledger/st
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -52,8 +54,20 @@ def redacted_url(url: str) -> str:
         return "<database URL>"
 
 
+_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_STORES):
+        store._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Store:
-    """The books' database: a SQLAlchemy engine, created on first use."""
+    """The books' database: a SQLAlchemy engine, created on first use. A forked child (a
+    server's worker) opens connections of its own: the parent's are never shared."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = resolve_url(url)
@@ -62,6 +76,14 @@ class Store:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._kept: list[Connection] = []
+        _STORES.add(self)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._kept = []
+        if self._engine is not None:
+            self._engine.dispose(close=False)  # the parent's connections stay the parent's
 
     def __repr__(self) -> str:
         return f"Store({redacted_url(self.url)!r})"
