@@ -22,6 +22,8 @@ Two rules every outbound call of the library follows:
 from __future__ import annotations
 
 import asyncio
+import itertools
+import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -38,7 +40,9 @@ __all__ = [
     "ACCEPT_IDENTITY",
     "BodyTooLarge",
     "DeadlineExceeded",
+    "DefaultAsyncTransport",
     "EncodingRefused",
+    "ShardedAsyncTransport",
     "aread_body",
     "async_deadline",
     "deadline_of",
@@ -304,3 +308,170 @@ def _already_read(response: httpx.Response, limit: int) -> bytes:
     if len(content) > limit:
         raise BodyTooLarge(limit, content[: limit + 1], len(content))
     return content
+
+
+# ---------------------------------------------------------------------------------------------
+# the async client's default pool
+
+
+class ShardedAsyncTransport(httpx.AsyncBaseTransport):
+    """``shards`` small httpcore pools of ``per_shard`` connections, used in turn: the default
+    transport of :class:`~axepta.AsyncAxeptaClient`.
+
+    httpcore's async pool rescans every connection for every queued request on each request
+    event (encode/httpcore#1035), so one pool of 200 connections spends most of its CPU on its
+    own bookkeeping at 200 calls in flight; 25 pools of 8 keep every scan short (figures in
+    docs/load.md). Each shard is a plain ``httpx.AsyncHTTPTransport`` — certificates verified
+    with one shared TLS context, HTTP/1.1, keep-alive — so respx and the rest of the httpx
+    ecosystem see nothing unusual."""
+
+    def __init__(self, *, shards: int = 25, per_shard: int = 8, verify: ssl.SSLContext | bool = True) -> None:
+        if shards < 1 or per_shard < 1:
+            raise ValueError("shards and per_shard must be at least 1")
+        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        self.pools: tuple[httpx.AsyncHTTPTransport, ...] = tuple(
+            httpx.AsyncHTTPTransport(verify=context, limits=limits) for _ in range(shards)
+        )
+        self._next = itertools.cycle(self.pools).__next__
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._next().handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for pool in self.pools:
+            await pool.aclose()
+
+
+# ---------------------------------------------------------------------------------------------
+# the async client's default transport: aiohttp under asyncio
+
+
+class DefaultAsyncTransport(httpx.AsyncBaseTransport):
+    """The connection pool of :class:`~axepta.AsyncAxeptaClient` when no ``http_client`` is given.
+
+    Under asyncio the client posts through :meth:`post`: one ``aiohttp`` pool
+    (``max_connections`` connections, keep-alive ``keepalive_expiry`` seconds), whose cost per
+    request neither grows with the number in flight — unlike httpcore's async pool
+    (encode/httpcore#1035) — nor pays for httpx's request and response models (figures in
+    docs/load.md). Certificates are verified (one TLS context, httpx's CA bundle), redirects
+    never followed, nothing decompressed by aiohttp (:func:`read_body`'s cap decodes), no
+    cookie kept, no proxy or netrc read from the environment, and aiohttp's errors are mapped to
+    httpx's by what they prove: only a failure to connect says nothing was sent.
+
+    As an httpx transport (under trio, or while something such as respx has patched httpcore's
+    pool, see :meth:`direct`) it sends through :class:`ShardedAsyncTransport`, so mocks and
+    other event loops keep working."""
+
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        max_connections: int = 200,
+        keepalive_expiry: float = 5.0,
+    ) -> None:
+        self.ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        self._max_connections = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._session: Any = None  # an aiohttp.ClientSession, opened in the loop of the first call
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._shards: ShardedAsyncTransport | None = None
+        self._timeouts: tuple[httpx.Timeout | None, Any] = (None, None)  # the last one converted
+
+    @staticmethod
+    def direct() -> bool:
+        """Whether :meth:`post` may be used now: under asyncio, and while httpcore's async pool
+        is not patched (respx patches it to see requests: they must go through httpx then)."""
+        handler = httpcore.AsyncConnectionPool.handle_async_request
+        if not getattr(handler, "__module__", "").startswith("httpcore"):
+            return False
+        try:
+            return sniffio.current_async_library() == "asyncio"
+        except sniffio.AsyncLibraryNotFoundError:  # pragma: no cover - always awaited in a loop
+            return False
+
+    def _open(self) -> Any:
+        import aiohttp  # imported on first use: the CLI and sync users never pay for it
+
+        loop = asyncio.get_running_loop()
+        if self._session is not None:
+            if self._loop is loop:
+                return self._session
+            raise RuntimeError(
+                "this AsyncAxeptaClient's connections belong to another event loop; use one client per loop"
+            )
+        connector = aiohttp.TCPConnector(
+            ssl=self.ssl_context, limit=self._max_connections, keepalive_timeout=self._keepalive_expiry
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+            auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None),
+        )  # fmt: skip
+        self._loop = loop
+        return self._session
+
+    def _timeout(self, timeout: httpx.Timeout) -> Any:
+        last, converted = self._timeouts
+        if last is not timeout:
+            import aiohttp
+
+            converted = aiohttp.ClientTimeout(
+                total=None, connect=timeout.pool, sock_connect=timeout.connect, sock_read=timeout.read
+            )
+            self._timeouts = (timeout, converted)
+        return converted
+
+    async def post(
+        self, url: str, content: bytes, headers: dict[str, str], timeout: httpx.Timeout, limit: int
+    ) -> tuple[int, bytes, str | None]:
+        """POST ``content``; return the status, the body decoded under ``limit`` (its first
+        ``limit + 1`` bytes when larger) and the ``Location`` header. Raises httpx's errors,
+        and :class:`EncodingRefused`."""
+        import aiohttp
+
+        session = self._open()
+        try:
+            async with session.post(
+                url, data=content, headers=headers, allow_redirects=False, timeout=self._timeout(timeout)
+            ) as response:
+                body = _Body(response.headers.get("Content-Encoding"), limit)
+                try:
+                    async for chunk in response.content.iter_any():
+                        body.feed(chunk)
+                    data = body.finish()
+                except BodyTooLarge as exc:
+                    data = exc.head
+                return response.status, data, response.headers.get("Location")
+        except aiohttp.ClientError as exc:
+            raise _mapped(exc) from exc
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._shards is None:
+            self._shards = ShardedAsyncTransport(verify=self.ssl_context)
+        return await self._shards.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+        if self._shards is not None:
+            await self._shards.aclose()
+
+
+def _mapped(exc: Exception) -> httpx.HTTPError:
+    """aiohttp's error as the httpx error that says as much about what was sent: only a
+    failure to connect (refused, DNS, TLS, connect timeout) proves nothing left."""
+    import aiohttp
+
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(message)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(message)
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return httpx.ReadTimeout(message)
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return httpx.UnsupportedProtocol(message)
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
+        return httpx.RemoteProtocolError(message)
+    return httpx.ReadError(message)  # reset, payload error …: may have been sent

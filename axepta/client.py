@@ -22,6 +22,7 @@ from collections.abc import Collection, Generator, Mapping, Sequence
 from time import monotonic as _monotonic
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, cast
+from urllib.parse import urlencode
 
 import anyio
 import httpx
@@ -95,6 +96,7 @@ def _user_agent() -> str:
 
 USER_AGENT = _user_agent()
 _HEADERS = {"User-Agent": USER_AGENT, "Accept": "text/plain, */*", **_http.ACCEPT_IDENTITY}
+_FORM_HEADERS = {**_HEADERS, "Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _failure(exc: httpx.HTTPError) -> SendFailure:
@@ -668,8 +670,11 @@ class AsyncAxeptaClient(_BaseClient):
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client must be an httpx.AsyncClient (use AxeptaClient for httpx.Client)")
         self._owns_http = http_client is None
+        # without an http_client: an aiohttp pool (issue 14.1, docs/load.md), posted to directly
+        # under asyncio; the httpx client over it serves trio and respx
+        self._pool = _http.DefaultAsyncTransport() if http_client is None else None
         self._http = http_client or httpx.AsyncClient(
-            timeout=self._timeout, follow_redirects=False, headers=_HEADERS
+            timeout=self._timeout, follow_redirects=False, headers=_HEADERS, transport=self._pool
         )
 
     async def aclose(self) -> None:
@@ -718,26 +723,36 @@ class AsyncAxeptaClient(_BaseClient):
         if left <= 0:
             return _too_late(self._deadline)
         try:
-            async with _http.async_deadline(left), self._http.stream(
-                "POST",
-                prepared.url,
-                data=dict(prepared.form),
-                headers=_HEADERS,
-                timeout=self._timeout,  # the cancel scope holds the deadline
-                follow_redirects=False,
-            ) as response:
-                location = response.headers.get("location")
-                try:
-                    body = await _http.aread_body(response, MAX_REPLY_BYTES)
-                except _http.BodyTooLarge as exc:  # judged (refused) by the core
-                    body = exc.head
-                return RawReply(response.status_code, body, location)
+            async with _http.async_deadline(left):
+                if self._pool is not None and self._pool.direct():
+                    status, body, location = await self._pool.post(
+                        prepared.url, urlencode(prepared.form).encode("ascii"), _FORM_HEADERS,
+                        self._timeout, MAX_REPLY_BYTES,
+                    )  # fmt: skip
+                    return RawReply(status, body, location)
+                return await self._stream(prepared)
         except httpx.HTTPError as exc:
             return _deadline_failure(_failure(exc), deadline, self._deadline)
         except TimeoutError as exc:
             return _late_reply(self._deadline, exc)
         except _http.EncodingRefused as exc:
             return _refused_encoding(exc)
+
+    async def _stream(self, prepared: PreparedRequest | PreparedInquiry) -> RawReply:
+        async with self._http.stream(
+            "POST",
+            prepared.url,
+            data=dict(prepared.form),
+            headers=_HEADERS,
+            timeout=self._timeout,  # the cancel scope holds the deadline
+            follow_redirects=False,
+        ) as response:
+            location = response.headers.get("location")
+            try:
+                body = await _http.aread_body(response, MAX_REPLY_BYTES)
+            except _http.BodyTooLarge as exc:  # judged (refused) by the core
+                body = exc.head
+            return RawReply(response.status_code, body, location)
 
     # -- operations ---------------------------------------------------------------------------
 

@@ -13,11 +13,16 @@ The checks run in this order:
    merchant ID (checked before any MAC is computed, D9);
 4. ``MAC`` present and equal to HMAC-SHA256 of ``PayID*TransID*MerchantID*Status*Code``, with
    ``MerchantID`` taken from the configuration (D9, D11);
-5. a typed :class:`Notification`.
+5. no key repeated, clear or decrypted (D2, D14: an inserted run of Blowfish-ECB blocks from
+   another genuine message repeats keys);
+6. a typed :class:`Notification`.
 
 Only ``Code`` (and ``Status``) decide the outcome, never the URL the data arrived at: a genuine
-failure replayed to ``URLSuccess`` is still a failure (D13). The MAC does not cover the amount:
-look the payment up by ``TransID``/``PayID`` and compare with what you stored.
+failure replayed to ``URLSuccess`` is still a failure (D13). The MAC binds ``PayID``, ``TransID``,
+``MerchantID``, ``Status`` and ``Code`` only (D14): every other field (``XID``, ``RefNr``,
+``UserData``, ``TID``, amounts, payer data) can be spliced in from another genuine message of the
+same merchant. Find the payment by ``TransID``/``PayID``, take amounts from your own record, and
+de-duplicate on :attr:`Notification.dedup_key` (bound fields only).
 """
 
 from __future__ import annotations
@@ -35,7 +40,6 @@ from urllib.parse import unquote_plus
 
 from axepta.codes import SUCCESS, Outcome, classify
 from axepta.credentials import Credentials
-from axepta.crypto import CRITICAL_KEYS
 from axepta.errors import CryptoError, NotificationError
 from axepta.fields import decode_base64_json_object
 
@@ -174,7 +178,8 @@ class _OrderStatusField(_Field[tuple[OrderStatus, ...]]):
 
 
 class _RawField(_Field[Mapping[str, str]]):
-    """Every field of the message with its original spelling, ``MAC`` left out."""
+    """Every field of the message with its original spelling, ``MAC`` left out. Decrypted is
+    not bound: only the five fields of :attr:`Notification.BOUND_FIELDS` are."""
 
     def compute(self, message: Mapping[str, tuple[str, str]]) -> Mapping[str, str]:
         return MappingProxyType({key: text for low, (key, text) in message.items() if low not in _NOT_RAW})
@@ -185,7 +190,15 @@ def _money_of(name: str) -> Callable[[str], Decimal | None]:
 
 
 class Notification:
-    """An authenticated result of the platform (PROTOCOL.md §4.7), typed and read-only.
+    """A result of the platform whose MAC verified (PROTOCOL.md §4.7), typed and read-only.
+
+    **What the MAC protects** (D14): only the five fields of :attr:`BOUND_FIELDS` —
+    ``merchant_id``, ``pay_id``, ``trans_id``, ``status``, ``code`` — are authenticated
+    (:attr:`bound_fields`, :meth:`is_authenticated`). Every other attribute (:attr:`UNBOUND_FIELDS`:
+    ``xid``, ``ref_nr``, ``user_data``, ``tid``, amounts, payer data, ``raw`` …) is
+    integrity-unprotected: Blowfish-ECB blocks of another genuine result of the same merchant can
+    be swapped in. Display and store them as evidence; never use them to find the payment, to
+    de-duplicate, or to decide money or fulfilment.
 
     Identity: ``merchant_id`` (the configured MID, which every MID in the message matched),
     ``pay_id``, ``xid``, ``trans_id``, ``status``, ``code``, ``description`` (for people only,
@@ -205,8 +218,8 @@ class Notification:
     number; the text stays in ``raw``).
 
     Values are stripped; empty values are ``None``; ``code`` is upper-cased. ``raw`` holds every
-    authenticated field (the decrypted ones) with its original spelling, unknown keys included,
-    except ``MAC``. ``clear`` holds the clear fields that came beside ``Data`` (such as
+    decrypted field with its original spelling, unknown keys included, except ``MAC`` (decrypted
+    is not authenticated: see above). ``clear`` holds the clear fields that came beside ``Data`` (such as
     ``MerchantID`` or ``Custom``): nobody authenticated them, so no attribute is read from them.
     ``encrypted`` is ``False`` only for a clear result accepted with ``allow_clear=True`` (then
     the fields are read from the clear message, and ``MAC`` binds only five of them).
@@ -266,6 +279,10 @@ class Notification:
 
     #: The names of the fields, in order.
     FIELDS: ClassVar[tuple[str, ...]]
+    #: The fields the MAC binds (D9, D14): the only authenticated ones.
+    BOUND_FIELDS: ClassVar[tuple[str, ...]] = ("merchant_id", "pay_id", "trans_id", "status", "code")
+    #: Every other field: not authenticated (D14).
+    UNBOUND_FIELDS: ClassVar[tuple[str, ...]]
 
     def __init__(self, **fields: Any) -> None:
         unknown = set(fields) - set(self.FIELDS)
@@ -359,8 +376,21 @@ class Notification:
 
     @property
     def dedup_key(self) -> tuple[str, str, str, str]:
-        """(``PayID``, ``XID``, ``Status``, ``Code``): the key to de-duplicate on (§7.3)."""
-        return (self.pay_id or "", self.xid or "", (self.status or "").upper(), self.code or "")
+        """(``PayID``, ``TransID``, ``Status``, ``Code``): the key to de-duplicate on (§7.3),
+        made of bound fields only (``XID`` is not bound: swapped blocks could change it, D14)."""
+        return (self.pay_id or "", self.trans_id or "", (self.status or "").upper(), self.code or "")
+
+    @property
+    def bound_fields(self) -> Mapping[str, str | None]:
+        """The values the MAC authenticates, by attribute name (:attr:`BOUND_FIELDS`)."""
+        return MappingProxyType({name: getattr(self, name) for name in self.BOUND_FIELDS})
+
+    def is_authenticated(self, name: str) -> bool:
+        """Whether attribute ``name`` is bound by the MAC (one of :attr:`BOUND_FIELDS`). Raises
+        :class:`AttributeError` for a name that is not a field."""
+        if name not in self.FIELDS:
+            raise AttributeError(f"Notification has no field {name!r}")
+        return name in self.BOUND_FIELDS
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the derived flags (``succeeded``, ``state``, ``outcome``,
@@ -386,6 +416,7 @@ class Notification:
 
 
 Notification.FIELDS = tuple(k for k, v in vars(Notification).items() if isinstance(v, _Field))
+Notification.UNBOUND_FIELDS = tuple(n for n in Notification.FIELDS if n not in Notification.BOUND_FIELDS)
 
 
 def _rebuild_notification(values: dict[str, Any]) -> Notification:
@@ -450,10 +481,8 @@ def _outer_fields(payload: object, max_bytes: int) -> dict[str, tuple[str, str]]
     fields: dict[str, tuple[str, str]] = {}
     for key, value in pairs:
         low = key.lower()
-        if low in fields:
-            if low in CRITICAL_KEYS:
-                raise _reject(f"the key {_safe(key)!r} occurs twice in the notification", "format")
-            continue
+        if low in fields:  # D2: in a notification or browser result any repeated name is an error
+            raise _reject(f"the key {_safe(key)!r} occurs twice in the notification", "format")
         fields[low] = (key, value)
     return fields
 
@@ -476,22 +505,23 @@ def _ids(pay_id: str, trans_id: str) -> str:
     return f"PayID={_safe(pay_id)}, TransID={_safe(trans_id)}"
 
 
-def _plaintext_fields(plaintext: str) -> dict[str, tuple[str, str]]:
+def _plaintext_fields(plaintext: str) -> tuple[dict[str, tuple[str, str]], str | None]:
     """The decrypted ``Key=Value&…`` as lower-case key -> (original key, value), per D2: split
-    on ``&`` and the first ``=``, values not percent-decoded, the first of two equal keys wins,
-    except for the keys that must be unique (:data:`axepta.crypto.CRITICAL_KEYS`)."""
+    on ``&`` and the first ``=``, values not percent-decoded; and the first key that occurs twice
+    (whatever its case), if any. The caller refuses such a message as tampered (D14): an inserted
+    run of Blowfish-ECB blocks from another genuine message produces exactly that."""
     fields: dict[str, tuple[str, str]] = {}
+    repeated: str | None = None
     for segment in plaintext.split("&"):
         if not segment:
             continue
         key, _, value = segment.partition("=")
         low = key.lower()
         if low in fields:
-            if low in CRITICAL_KEYS:
-                raise _reject(f"the key {_safe(key)!r} occurs twice in the decrypted notification", "format")
+            repeated = key if repeated is None else repeated
             continue
         fields[low] = (key, value)
-    return fields
+    return fields, repeated
 
 
 def _money(value: str, name: str) -> Decimal | None:
@@ -547,7 +577,7 @@ def decode_notification(
             raise _reject(f"the notification's Data cannot be decrypted: {exc}", "decrypt") from None
         except ValueError:  # a Len of thousands of digits exceeds int()'s limit
             raise _reject("the notification's Len is not a usable number", "decrypt") from None
-        inner = _plaintext_fields(plaintext)
+        inner, repeated = _plaintext_fields(plaintext)
         # Blowfish-ECB garbles a changed block into random bytes; the MAC binds five fields
         # only. A genuine result has printable ASCII names and no control characters (ans, §0.3),
         # so such bytes mean a wrong key or a tampered block: refuse them.
@@ -558,6 +588,11 @@ def decode_notification(
                 "the decrypted notification holds control characters or malformed names "
                 "(wrong Blowfish key or tampered Data)",
                 "decrypt",
+            )
+        if repeated is not None:
+            raise _reject(
+                f"the key {_safe(repeated)!r} occurs twice in the decrypted notification (spliced or tampered Data)",
+                "format",
             )
         for low in _MERCHANT_KEYS:  # a clear MID must match too, although the encrypted one wins
             clear = outer.get(low)

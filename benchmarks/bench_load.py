@@ -1,29 +1,33 @@
-"""Load: money-moving calls against the simulator over loopback HTTP, pooled vs naive clients.
+"""Load: money-moving calls against the simulator over loopback HTTP — the async client at 10
+and 200 in flight, its candidate transports side by side, the sync client, naive clients.
 
-Scenarios, each run for a bounded time (``--duration`` seconds, default 5; it stops by itself):
+Scenarios, each run for a bounded time (``--duration`` seconds; it stops by itself):
 
-(a) async, pooled: one ``AsyncAxeptaClient`` as shipped (its own httpx pool, httpx's default
-    limits), ``--concurrency`` (200) captures in flight at any time, each of a distinct
-    authorised payment, each with its ReqId;
-(a2) async, sharded pool: the same client given an ``httpx.AsyncClient`` whose transport spreads
-    requests over 25 small pools of 8 connections (:class:`ShardedTransport`) — httpcore's
-    async pool spends O(connections x requests) CPU on every request event, which dominates at
-    200 in flight (see docs/load.md);
-(b) async, naive: the same, but every call opens a new ``httpx.AsyncClient`` (a new TLS
-    context and a new TCP connection per call), as typical integrations do;
-(c) sync, pooled: one ``AxeptaClient`` shared by ``--threads`` (16) threads;
-(d) sync, naive: the same threads, a new ``httpx.Client`` per call.
+* **sync**: one ``AxeptaClient`` as shipped shared by 4 threads (the baseline the async client
+  must match at 200 in flight) and by 16 threads; naive (a new ``httpx.Client`` per call);
+* **async as shipped**: ``AsyncAxeptaClient(credentials)`` — constructed as a user does, no
+  ``http_client`` — at 10 and at 200 captures in flight; its own peak is the best of the two;
+* **async candidates** (issue 14.1), each given to the same client as ``http_client``, at 10 and
+  200 in flight: ``httpx pool`` (one ``httpx.AsyncClient``: the previous default), ``sharded``
+  (25 httpcore pools of 8, :class:`axepta._http.ShardedAsyncTransport`), ``cap 16`` (the httpx
+  pool behind a semaphore of 16 requests in flight), ``httpx-aiohttp`` (its ``AiohttpTransport``,
+  when the package is installed);
+* **latency-bound**: the same candidates at 200 in flight against a simulator that answers after
+  ``--latency`` seconds (the real gateway takes ~300 ms): a cap on requests in flight caps
+  throughput at cap / latency there;
+* **async naive**: a new ``httpx.AsyncClient`` per call, 200 in flight.
 
-Reported: calls, calls/s, p50/p99 latency, errors (goal: none), and the pooled/naive throughput
-ratio for async and for sync (goal: at least 5x). After each scenario the simulator's own books
-are read back: every successful call must be exactly one capture there (nothing lost, nothing
-twice).
+Every call captures 1.00 EUR of a distinct authorised payment with its own ReqId. After each
+scenario the simulator's books are read back: every successful call must be exactly one capture
+there (nothing lost, nothing twice). Reported per scenario: calls/s, p50/p99, errors, client CPU
+per call; then the ratios of issue 14.1 (200 in flight vs own peak, vs sync with 4 threads,
+CPU per call) and pooled/naive.
 
 The simulator runs in a child process (``multiprocessing``, spawn) on an ephemeral 127.0.0.1
 port, so that server and client each have their own interpreter lock on this 2-core machine;
 the child reports its CPU time, which tells whether the server is the bottleneck.
 
-Run: .venv/bin/python benchmarks/bench_load.py [--duration 5] [--concurrency 200] [--threads 16]
+Run: .venv/bin/python benchmarks/bench_load.py [--duration 3] [--latency 0.1] [--quick]
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import itertools
 import multiprocessing as mp
 import os
 import ssl
@@ -40,13 +43,14 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
 import httpx
 
+from axepta._http import ShardedAsyncTransport
 from axepta.client import AsyncAxeptaClient, AxeptaClient
 from axepta.credentials import Credentials
 
@@ -83,6 +87,12 @@ def serve(conn: Connection) -> None:
             command = conn.recv()
             if command[0] == "stop":
                 break
+            if command[0] == "latency":
+                sim.faults.clear()
+                if command[1]:
+                    sim.faults.latency(command[1])
+                conn.send(None)
+                continue
             books = {}
             for pay_id in command[1]:
                 view = sim.payment(pay_id)
@@ -106,6 +116,10 @@ class Server:
         result: tuple[dict[str, tuple[int, int]], dict[str, int], float] = self._conn.recv()
         return result
 
+    def latency(self, seconds: float) -> None:
+        self._conn.send(("latency", seconds))
+        self._conn.recv()
+
     def stop(self) -> None:
         self._conn.send(("stop",))
         self._proc.join(10)
@@ -114,23 +128,64 @@ class Server:
             self._proc.join(5)
 
 
-class ShardedTransport(httpx.AsyncBaseTransport):
-    """``shards`` small connection pools used in turn. httpcore's async pool rescans every
-    connection (and every queued request) on each request event, so its CPU cost grows with the
-    square of what is in flight; small pools keep each scan short."""
+class CappedTransport(httpx.AsyncBaseTransport):
+    """An ``httpx.AsyncHTTPTransport`` behind a semaphore: at most ``cap`` requests in the pool,
+    held until their response is closed."""
 
-    def __init__(self, shards: int = 25, per_shard: int = 8) -> None:
-        tls = ssl.create_default_context()  # one TLS context for all shards (verification on)
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        self._pools = [httpx.AsyncHTTPTransport(verify=tls, limits=limits) for _ in range(shards)]
-        self._next = itertools.cycle(self._pools)
+    def __init__(self, cap: int = 16) -> None:
+        limits = httpx.Limits(max_connections=cap, max_keepalive_connections=cap)
+        self._inner = httpx.AsyncHTTPTransport(verify=ssl.create_default_context(), limits=limits)
+        self._slots = asyncio.Semaphore(cap)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await next(self._next).handle_async_request(request)
+        await self._slots.acquire()
+        try:
+            response = await self._inner.handle_async_request(request)
+        except BaseException:
+            self._slots.release()
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code, headers=response.headers, extensions=response.extensions,
+            stream=_Releasing(response.stream, self._slots),
+        )  # fmt: skip
 
     async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+        await self._inner.aclose()
+
+
+class _Releasing(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream, slots: asyncio.Semaphore) -> None:
+        self._inner, self._slots, self._open = inner, slots, True
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            if self._open:
+                self._open = False
+                self._slots.release()
+
+
+def candidates() -> dict[str, Callable[[], httpx.AsyncClient | None]]:
+    """Name -> the ``http_client`` to give the async client (``None``: as shipped)."""
+    found: dict[str, Callable[[], httpx.AsyncClient | None]] = {
+        "as shipped": lambda: None,
+        "httpx pool": lambda: httpx.AsyncClient(),
+        "sharded 25x8": lambda: httpx.AsyncClient(transport=ShardedAsyncTransport()),
+        "cap 16": lambda: httpx.AsyncClient(transport=CappedTransport(16)),
+    }
+    if importlib.util.find_spec("httpx_aiohttp") is not None:
+        from httpx_aiohttp import AiohttpTransport
+
+        found["httpx-aiohttp"] = lambda: httpx.AsyncClient(
+            transport=AiohttpTransport(limits=httpx.Limits(max_connections=200))
+        )
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,11 +220,15 @@ class Run:
         errors = sum(self.errors.values())
         detail = f" ({dict(self.errors)})" if errors else ""
         return (
-            f"  {self.name:<22} {self.calls:>7,} calls {self.rate:>8,.0f} calls/s   "
+            f"  {self.name:<34} {self.calls:>7,} calls {self.rate:>8,.0f} calls/s   "
             f"p50 {self.percentile(0.50):7.1f} ms   p99 {self.percentile(0.99):7.1f} ms   "
-            f"errors {errors}{detail}   cpu client {self.client_cpu / self.wall:4.0%} "
-            f"server {self.server_cpu / self.wall:4.0%}"
+            f"errors {errors}{detail}   client {self.cpu_per_call * 1000:4.2f} ms cpu/call "
+            f"({self.client_cpu / self.wall:4.0%}) server {self.server_cpu / self.wall:4.0%}"
         )
+
+    @property
+    def cpu_per_call(self) -> float:
+        return self.client_cpu / self.calls if self.calls else 0.0
 
 
 def _cpu() -> float:
@@ -287,26 +346,26 @@ def _settle(run: Run, server: Server, payments: list[tuple[str, str]], server_cp
 # ---------------------------------------------------------------------------------------------
 
 
-async def async_scenarios(
-    server: Server, credentials: Credentials, payments: list[tuple[str, str]], duration: float
-) -> tuple[Run, Run, Run]:
+async def async_run(
+    name: str, server: Server, credentials: Credentials, payments: list[tuple[str, str]], duration: float,
+    http_client: httpx.AsyncClient | None,
+) -> Run:  # fmt: skip
     url = server.url
+    client = AsyncAxeptaClient(credentials, base_url=url, browser_base_url=url, http_client=http_client)
+    try:
+        async def capture(pay_id: str, trans_id: str) -> Any:
+            return await client.capture(pay_id=pay_id, trans_id=trans_id, amount=STEP, currency="EUR")
 
-    async with AsyncAxeptaClient(credentials, base_url=url, browser_base_url=url) as pooled:
-        async def capture_pooled(pay_id: str, trans_id: str) -> Any:
-            return await pooled.capture(pay_id=pay_id, trans_id=trans_id, amount=STEP, currency="EUR")
+        await run_async("warm-up", server, payments, min(1.0, duration / 2), capture)
+        return await run_async(name, server, payments, duration, capture)
+    finally:
+        await client.aclose()
+        if http_client is not None:
+            await http_client.aclose()
 
-        await run_async("warm-up", server, payments, 1.0, capture_pooled)
-        a = await run_async("async pooled", server, payments, duration, capture_pooled)
 
-    async with httpx.AsyncClient(transport=ShardedTransport()) as http, AsyncAxeptaClient(
-        credentials, base_url=url, browser_base_url=url, http_client=http
-    ) as sharded:
-        async def capture_sharded(pay_id: str, trans_id: str) -> Any:
-            return await sharded.capture(pay_id=pay_id, trans_id=trans_id, amount=STEP, currency="EUR")
-
-        await run_async("warm-up", server, payments, 1.0, capture_sharded)
-        a2 = await run_async("async sharded pool", server, payments, duration, capture_sharded)
+async def async_naive(server: Server, credentials: Credentials, payments: list[tuple[str, str]], duration: float) -> Run:
+    url = server.url
 
     async def capture_naive(pay_id: str, trans_id: str) -> Any:
         async with httpx.AsyncClient() as http, AsyncAxeptaClient(
@@ -314,72 +373,100 @@ async def async_scenarios(
         ) as client:
             return await client.capture(pay_id=pay_id, trans_id=trans_id, amount=STEP, currency="EUR")
 
-    b = await run_async("async naive", server, payments, duration, capture_naive)
-    return a, a2, b
+    return await run_async("async naive, 200 in flight", server, payments, duration, capture_naive)
 
 
-def sync_scenarios(server: Server, credentials: Credentials, payments: list[tuple[str, str]], duration: float) -> tuple[Run, Run]:
+def sync_run(name: str, server: Server, credentials: Credentials, payments: list[tuple[str, str]], duration: float) -> Run:
     url = server.url
     with AxeptaClient(credentials, base_url=url, browser_base_url=url) as pooled:
         def capture_pooled(pay_id: str, trans_id: str) -> Any:
             return pooled.capture(pay_id=pay_id, trans_id=trans_id, amount=STEP, currency="EUR")
 
-        run_threads("warm-up", server, payments, 1.0, capture_pooled)
-        c = run_threads("sync pooled", server, payments, duration, capture_pooled)
+        run_threads("warm-up", server, payments, min(1.0, duration / 2), capture_pooled)
+        return run_threads(name, server, payments, duration, capture_pooled)
+
+
+def sync_naive(server: Server, credentials: Credentials, payments: list[tuple[str, str]], duration: float) -> Run:
+    url = server.url
 
     def capture_naive(pay_id: str, trans_id: str) -> Any:
         with httpx.Client() as http, AxeptaClient(credentials, base_url=url, browser_base_url=url, http_client=http) as client:
             return client.capture(pay_id=pay_id, trans_id=trans_id, amount=STEP, currency="EUR")
 
-    d = run_threads("sync naive", server, payments, duration, capture_naive)
-    return c, d
+    return run_threads("sync naive, 16 threads", server, payments, duration, capture_naive)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per scenario")
-    parser.add_argument("--concurrency", type=int, default=200, help="async calls in flight")
-    parser.add_argument("--threads", type=int, default=16, help="threads of the sync client")
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds per scenario")
+    parser.add_argument("--latency", type=float, default=0.1, help="server latency of the latency-bound runs")
+    parser.add_argument("--quick", action="store_true", help="only the client as shipped (async and sync)")
     args = parser.parse_args()
     credentials = Credentials(MID, BLOWFISH, HMAC)
     server = Server()
+    runs: list[Run] = []
+    report: list[str] = []
+
+    def show(run: Run) -> Run:
+        runs.append(run)
+        print(run.line(), flush=True)
+        return run
+
     try:
-        payments = asyncio.run(_setup(server.url, credentials, max(args.concurrency, args.threads)))
-        a, a2, b = asyncio.run(async_scenarios(server, credentials, payments[: args.concurrency], args.duration))
-        c, d = sync_scenarios(server, credentials, payments[: args.threads], args.duration)
+        payments = asyncio.run(_setup(server.url, credentials, 200))
+        print(
+            f"captures over loopback HTTP against the simulator (separate process), {args.duration:g} s per "
+            f"scenario, {os.cpu_count()} cores"
+        )
+        print("sync: one AxeptaClient as shipped")
+        sync4 = show(sync_run("sync, 4 threads", server, credentials, payments[:4], args.duration))
+        sync16 = show(sync_run("sync, 16 threads", server, credentials, payments[:16], args.duration))
+        naive16 = None if args.quick else show(sync_naive(server, credentials, payments[:16], args.duration))
+        print("async: one AsyncAxeptaClient per candidate transport, N captures in flight")
+        table: dict[str, dict[int, Run]] = {}
+        for name, make in candidates().items():
+            if args.quick and name != "as shipped":
+                continue
+            for level in (10, 200):
+                run = asyncio.run(async_run(f"{name}, {level} in flight", server, credentials, payments[:level], args.duration, make()))
+                table.setdefault(name, {})[level] = show(run)
+        latency_runs: dict[str, Run] = {}
+        if not args.quick and args.latency > 0:
+            server.latency(args.latency)
+            print(f"latency-bound: the simulator answers after {args.latency * 1000:.0f} ms, 200 in flight")
+            for name, make in candidates().items():
+                run = asyncio.run(async_run(f"{name}, 200 in flight", server, credentials, payments, args.duration, make()))
+                latency_runs[name] = show(run)
+            server.latency(0)
+        anaive = None if args.quick else show(asyncio.run(async_naive(server, credentials, payments, args.duration)))
     finally:
         server.stop()
-    print(
-        f"captures over loopback HTTP against the simulator (separate process), {args.duration:g} s per "
-        f"scenario, {os.cpu_count()} cores"
-    )
-    print(f"async: {args.concurrency} captures in flight (distinct payments, one ReqId each)")
-    print(a.line())
-    print(a2.line())
-    print(b.line())
-    print(f"sync: {args.threads} threads")
-    print(c.line())
-    print(d.line())
-    def ratio(x: Run, y: Run) -> str:
-        return f"{x.rate / y.rate:.1f}x" if y.rate else "inf"
 
-    print(
-        f"pooled/naive throughput: async {ratio(a, b)} (sharded pool {ratio(a2, b)}), "
-        f"sync {ratio(c, d)} (goal >= 5x)"
-    )
-    errors = sum(sum(r.errors.values()) for r in (a, a2, b, c, d))
+    def ratio(x: float, y: float) -> str:
+        return f"{x / y:.2f}x" if y else "inf"
+
+    print("issue 14.1, async at 200 in flight (goals: >= 0.9x own peak, >= 1.0x sync with 4 threads, <= 1.1 ms cpu/call, 0 errors):")
+    for name, levels in table.items():
+        at200, peak = levels[200], max(levels.values(), key=lambda r: r.rate)
+        line = (
+            f"  {name:<14} {ratio(at200.rate, peak.rate)} of its peak, {ratio(at200.rate, sync4.rate)} of sync/4 "
+            f"threads, {at200.cpu_per_call * 1000:.2f} ms cpu/call"
+        )
+        if name in latency_runs:
+            line += f"; latency-bound {latency_runs[name].rate:,.0f} calls/s"
+        report.append(line)
+        print(line)
+    if naive16 is not None and anaive is not None:
+        shipped = table["as shipped"][200]
+        print(f"pooled/naive throughput: async {ratio(shipped.rate, anaive.rate)}, sync {ratio(sync16.rate, naive16.rate)} (goal >= 5x)")
+    errors = sum(sum(r.errors.values()) for r in runs)
     print(f"errors: {errors} (goal 0); the simulator's books match every successful call: {errors == 0}")
-    for run in (a, a2, c):
+    for run in (sync16, table["as shipped"][200]):
         server_share, client_share = run.server_cpu / run.wall, run.client_cpu / run.wall
         limit = "the simulator server" if server_share > 0.9 else "the client process" if client_share > 0.9 else "neither"
         print(
             f"bottleneck of '{run.name}': server {server_share:.0%} of a core, client {client_share:.0%} "
             f"-> saturated: {limit}"
-        )
-    if importlib.util.find_spec("sniffio") is None:
-        print(
-            "note: sniffio is not installed; httpcore tries `import sniffio` (and fails) twice per "
-            "async request, which costs the async client about a third of its throughput here"
         )
     return 0 if errors == 0 else 1
 

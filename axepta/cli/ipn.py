@@ -28,7 +28,7 @@ def _rows(message: IpnMessage) -> list[tuple[str, Any]]:
     data = message.as_dict()
     rows: list[tuple[str, Any]] = [("environment", data["environment"]), ("charset", data["charset"])]
     for name, value in data.items():
-        if name in ("fields", "warnings", "environment", "charset", "mass_payments", "items"):
+        if name in ("fields", "warnings", "environment", "charset", "mass_payments", "items", "transactions"):
             continue
         if value in (None, [], False):
             continue
@@ -49,7 +49,20 @@ def _rows(message: IpnMessage) -> list[tuple[str, Any]]:
             (
                 f"item {item.index}",
                 f"{item.item_name or '-'} #{item.item_number or '-'} x{item.quantity or '-'} "
-                f"{item.mc_gross if item.mc_gross is not None else '-'}",
+                f"{item.mc_gross if item.mc_gross is not None else '-'}"
+                + "".join(
+                    f" {label}={value}"
+                    for label, value in (("handling", item.mc_handling), ("shipping", item.mc_shipping), ("tax", item.tax))
+                    if value is not None
+                ),
+            )
+        )
+    for tx in message.transactions:
+        rows.append(
+            (
+                f"transaction {tx.index}",
+                f"{tx.id or '-'} {tx.receiver or '-'} {tx.amount if tx.amount is not None else '-'} "
+                f"{tx.currency or ''} {tx.status or '-'}",
             )
         )
     for warning in message.warnings:

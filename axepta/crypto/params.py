@@ -112,11 +112,13 @@ class Params(Mapping[str, str]):
 
 def parse_params(text: str) -> Params:
     """Parse ``Key=Value&…`` (D2): split on ``&``, then on the first ``=``; empty segments are
-    skipped; values are not percent-decoded; the first of two equal keys wins (logged), except
+    skipped; values are not percent-decoded; the first of two equal keys wins (one WARNING per
+    message on ``axepta.crypto``, naming the repeated fields, bounded and printable), except
     for the keys in :data:`CRITICAL_KEYS`, whose duplicate raises
     :class:`~axepta.errors.ProtocolError`.
     """
     pairs: dict[str, tuple[str, str]] = {}
+    repeated: dict[str, str] = {}
     for segment in text.split("&"):
         if not segment:
             continue
@@ -124,8 +126,23 @@ def parse_params(text: str) -> Params:
         low = key.lower()
         if low in pairs:
             if low in CRITICAL_KEYS:
-                raise ProtocolError(f"the key {key!r} occurs twice in one message")
-            logger.info("duplicate key %r ignored (first occurrence kept)", key)
+                raise ProtocolError(f"the key {_shown(key)!r} occurs twice in one message")
+            repeated.setdefault(low, key)
             continue
         pairs[low] = (key, value)
+    if repeated:
+        names = ", ".join(repr(_shown(k)) for k in list(repeated.values())[:_MAX_NAMES_LOGGED])
+        more = f" and {len(repeated) - _MAX_NAMES_LOGGED} more" if len(repeated) > _MAX_NAMES_LOGGED else ""
+        logger.warning("repeated field %s%s in one message: first occurrence kept (D2)", names, more)
     return Params._from_pairs(pairs)
+
+
+_MAX_NAMES_LOGGED = 5
+
+
+def _shown(name: str, limit: int = 40) -> str:
+    """A field name from a peer, fit for a log line or an error: unprintable characters replaced
+    by ``?``, at most ``limit`` characters."""
+    text = name[: limit + 1]
+    text = text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "…"

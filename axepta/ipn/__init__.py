@@ -4,8 +4,8 @@
 The public API (stable; import it from ``axepta.ipn``, not from the modules):
 
 * :func:`parse_ipn` (``parse``) decodes a message with its own ``charset`` and types it
-  (:class:`IpnMessage`, ``message``; :class:`MassPayment` and :class:`CartItem` for its repeated
-  records); it never rejects a message for a value it does not understand (unknown enumerated
+  (:class:`IpnMessage`, ``message``; :class:`MassPayment`, :class:`CartItem` and
+  :class:`AdaptiveTransaction` for its repeated records); it never rejects a message for a value it does not understand (unknown enumerated
   values, odd dates and malformed amounts are kept as text), since a rejected IPN is lost once
   PayPal stops resending. It raises only :class:`TypeError` for a ``str`` body and
   :class:`~axepta.errors.NotificationError` for an empty or oversized one.
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from axepta.ipn.checks import IpnCheck, IpnProblem, check_ipn
 from axepta.ipn.dedup import IpnDecision, IpnDeduplicator, ipn_decision, status_rank
-from axepta.ipn.message import CartItem, IpnMessage, MassPayment
+from axepta.ipn.message import AdaptiveTransaction, CartItem, IpnMessage, MassPayment
 from axepta.ipn.parse import MAX_IPN_BYTES, parse_ipn
 from axepta.ipn.values import (
     CaseType,
@@ -58,6 +58,7 @@ __all__ = [
     "IPN_SANDBOX_URL",
     "MAX_IPN_BYTES",
     "USER_AGENT",
+    "AdaptiveTransaction",
     "CartItem",
     "CaseType",
     "IpnCheck",

@@ -172,40 +172,83 @@ class MassPayStatus(_OpenEnum):
 # Lenient values
 
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_WEEKDAYS = frozenset(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
 _ZONES = {"PST": timezone(timedelta(hours=-8), "PST"), "PDT": timezone(timedelta(hours=-7), "PDT")}
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_OFFSET = re.compile(r"(?:GMT|UTC)?([+-])(\d{2}):?(\d{2})", re.IGNORECASE)
+_LABEL = re.compile(r"\(([^()]{0,64})\)")
 _MONEY = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,8})?")
+
+
+def _offset(match: re.Match[str]) -> timezone | None:
+    hours, minutes = int(match[2]), int(match[3])
+    if hours > 14 or minutes > 59:
+        return None
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(-delta if match[1] == "-" else delta)
+
+
+def _zone(label: str | None, offset: timezone | None, shown: str) -> timezone | None:
+    """The time zone of a date: a ``PST``/``PDT`` label wins (§9.1; a numeric offset that
+    disagrees is logged), else the numeric offset, else none (a naive time, logged)."""
+    tz = _ZONES.get(label or "")
+    if tz is not None:
+        if offset is not None and offset.utcoffset(None) != tz.utcoffset(None):
+            logger.warning("IPN date %r: its offset disagrees with its %s label; the label wins", shown, label)
+        return tz
+    if offset is not None:
+        return offset
+    logger.warning("IPN date %r has no PST/PDT zone or offset; read as a naive time", shown)
+    return None
 
 
 def parse_ipn_date(text: str | None) -> datetime | None:
     """Parse an IPN date leniently (PROTOCOL.md §9.1); ``None`` for ``N/A``, empty or anything
     that does not parse (logged, never an error).
 
-    Accepts a ``HH:MM:SS`` time, the month name before or after the day, an extra 2-digit year
-    before the 4-digit year (``HH:MM:SS DD Mmm YY, YYYY PST``), optional commas, and the zones
-    ``PST`` (UTC−8) and ``PDT`` (UTC−7); another zone, or none, gives a naive time.
+    Accepts a ``HH:MM`` or ``HH:MM:SS`` time, the month name before or after the day, an extra
+    2-digit year before the 4-digit year (``HH:MM:SS DD Mmm YY, YYYY PST``), optional commas and
+    weekday names, and the zones ``PST`` (UTC−8) and ``PDT`` (UTC−7) — the label wins, whatever
+    the date (a ``PDT`` label on a February date is read as UTC−7). JavaScript-style dates of
+    PayPal's IPN simulator (``Sun May 24 2015 14:32:31 GMT-0700 (PDT)``) honour their offset; a
+    ``PST``/``PDT`` label in the parentheses still wins over an offset that disagrees (logged).
+    Another zone, or none, gives a naive time (logged).
     """
     if text is None:
         return None
     stripped = text.strip()
     if not stripped or stripped.upper() == "N/A":
         return None
+    shown = stripped[:64]
+    label: str | None = None
+    in_parentheses = _LABEL.search(stripped)
+    if in_parentheses:
+        label = in_parentheses[1].strip().upper()
+        stripped = stripped[: in_parentheses.start()] + " " + stripped[in_parentheses.end() :]
     tokens = stripped.replace(",", " ").split()
     clock: tuple[int, int, int] | None = None
     month_at: int | None = None
     month = 0
-    zone: str | None = None
+    offset: timezone | None = None
     numbers: list[tuple[int, str]] = []
     for i, token in enumerate(tokens):
         match = _TIME.fullmatch(token)
+        shift = _OFFSET.fullmatch(token) if token[:1] in "+-GgUu" else None
         if match and clock is None:
             clock = (int(match[1]), int(match[2]), int(match[3] or 0))
+        elif shift is not None:
+            offset = _offset(shift)
+            if offset is None:
+                logger.warning("IPN date %r has an impossible offset; kept as text", shown)
+                return None
         elif token.isascii() and token.isdigit():
             numbers.append((i, token))
         elif token.isascii() and token.isalpha() and month_at is None and token[:3].lower() in _MONTHS:
             month_at, month = i, _MONTHS[token[:3].lower()]
-        elif token.isascii() and token.isalpha():
-            zone = token.upper()
+        elif token.isascii() and token.isalpha() and token[:3].lower() in _WEEKDAYS:
+            continue
+        elif token.isascii() and token.isalpha() and label not in _ZONES:
+            label = token.upper()
     years = [t for _, t in numbers if len(t) == 4]
     small = [(i, t) for i, t in numbers if len(t) <= 2]
     day: int | None = None
@@ -216,15 +259,13 @@ def parse_ipn_date(text: str | None) -> datetime | None:
     elif len(small) >= 2:  # "MM DD YYYY" without a month name
         month, day = int(small[0][1]), int(small[1][1])
     if clock is None or day is None or not years or not month:
-        logger.warning("IPN date %r not understood; kept as text", stripped[:64])
+        logger.warning("IPN date %r not understood; kept as text", shown)
         return None
-    tz = _ZONES.get(zone or "")
-    if tz is None:
-        logger.warning("IPN date %r has no PST/PDT zone; read as a naive time", stripped[:64])
+    tz = _zone(label, offset, shown)
     try:
         return datetime(int(years[0]), month, day, *clock, tzinfo=tz)
     except ValueError:
-        logger.warning("IPN date %r is not a valid date; kept as text", stripped[:64])
+        logger.warning("IPN date %r is not a valid date; kept as text", shown)
         return None
 
 

@@ -25,7 +25,7 @@ USER_AGENT = f"axepta-python/{__version__} (PayPal IPN listener; +https://pypi.o
 #: PayPal's 30 s).
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 20.0
-#: IPN messages are a few KiB; anything beyond this is not one.
+#: PayPal answers one word; a longer answer is none.
 _MAX_ANSWER_BYTES = 4096
 _POSTBACK_PREFIX = b"cmd=_notify-validate&"
 

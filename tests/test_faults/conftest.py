@@ -71,7 +71,7 @@ class Rig:
     sim: Simulator
     credentials: Credentials
     transport: Literal["in-process", "loopback"]
-    flavour: Literal["sync", "async"]
+    flavour: Literal["sync", "async", "async-default"]
     server: SimulatorServer | None = None
     baseline: dict[str, int] = field(default_factory=dict)
 
@@ -105,6 +105,8 @@ def _client_for(rig: Rig, stack: list[Any], **options: Any) -> Client:
             pool = httpx.Client(verify=_TLS)
             stack.append(pool)
             return AxeptaClient(rig.credentials, http_client=pool, **urls, **options)
+        if rig.flavour == "async-default":
+            return AsyncAxeptaClient(rig.credentials, **urls, **options)
         apool = httpx.AsyncClient(verify=_TLS)
         stack.append(apool)
         return AsyncAxeptaClient(rig.credentials, http_client=apool, **urls, **options)
@@ -146,7 +148,9 @@ def shared_server(shared_sim: Simulator) -> Iterator[SimulatorServer]:
 
 
 @pytest.fixture(
-    params=[("in-process", "sync"), ("in-process", "async"), ("loopback", "sync"), ("loopback", "async")],
+    # "async-default": the async client as a user builds it (no http_client: its aiohttp pool)
+    params=[("in-process", "sync"), ("in-process", "async"), ("loopback", "sync"), ("loopback", "async"),
+            ("loopback", "async-default")],
     ids=lambda p: f"{p[0]}-{p[1]}",
 )
 def rig(

@@ -98,14 +98,16 @@ def test_ledger_pending_then_completed_and_out_of_order() -> None:
 def test_ledger_mass_pay_records() -> None:
     ledger = IpnDeduplicator()
     first = ledger.record_mass_payments(MASSPAY)
-    assert [(r.index, d) for r, d in first] == [(1, "new"), (2, "new"), (3, "new")]
+    assert [(r.index, d) for r, d in first] == [(1, "new"), (2, "new"), (3, "new"), (5, "new")]
     second_raw = fixture("masspay_three_records.txt").replace(b"payment_status=Processed", b"payment_status=Completed")
     second = parse_ipn(second_raw.replace(b"status_2=Unclaimed", b"status_2=Completed"))
-    assert [(r.index, d) for r, d in ledger.record_mass_payments(second)] == [(1, "duplicate"), (2, "new"), (3, "duplicate")]
-    assert [d for _, d in ledger.record_mass_payments(MASSPAY)] == ["duplicate"] * 3  # a resend
+    assert [(r.index, d) for r, d in ledger.record_mass_payments(second)] == [
+        (1, "duplicate"), (2, "new"), (3, "duplicate"), (5, "duplicate"),
+    ]
+    assert [d for _, d in ledger.record_mass_payments(MASSPAY)] == ["duplicate"] * 4  # a resend
     late = IpnDeduplicator()
-    assert [d for _, d in late.record_mass_payments(second)] == ["new"] * 3
-    assert [d for _, d in late.record_mass_payments(MASSPAY)] == ["duplicate", "stale", "duplicate"]
+    assert [d for _, d in late.record_mass_payments(second)] == ["new"] * 4
+    assert [d for _, d in late.record_mass_payments(MASSPAY)] == ["duplicate", "stale", "duplicate", "duplicate"]
     anonymous = parse_ipn(b"txn_type=masspay&receiver_email_1=a%40b.c&status_1=Completed&ipn_track_id=T1")
     assert [d for _, d in ledger.record_mass_payments(anonymous)] == ["new"]
     assert [d for _, d in ledger.record_mass_payments(anonymous)] == ["duplicate"]

@@ -24,7 +24,7 @@ def test_parse_file_as_a_table(runner: CliRunner) -> None:
     assert res.exit_code == 0, res.output
     assert "IPN masspay" in res.stdout and "Processed" in res.stdout
     assert "mass payment 3" in res.stdout and "carol@example.com 7.25 EUR Failed unique_id=PAYOUT0003" in res.stdout
-    assert "mass payment 5" not in res.stdout
+    assert "mass payment 5" in res.stdout and "not 1..n" in res.stdout
 
 
 def test_parse_stdin_as_json(runner: CliRunner) -> None:

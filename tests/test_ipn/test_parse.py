@@ -89,11 +89,14 @@ def test_adaptive_accounts_message_without_txn_id() -> None:
     assert ident.startswith("sha256:") and status == ""
 
 
-def test_mass_pay_with_three_records() -> None:
+def test_mass_pay_with_three_records_and_a_stray_one() -> None:
     m = parse_ipn(fixture("masspay_three_records.txt"))
     assert m.txn_type is TxnType.MASSPAY and m.payment_status is PaymentStatus.PROCESSED
-    assert isinstance(m.mass_payments, list) and [r.index for r in m.mass_payments] == [1, 2, 3]
-    first, second, third = m.mass_payments
+    # record 5 after the gap is read too (never silently dropped), with a warning
+    assert isinstance(m.mass_payments, list) and [r.index for r in m.mass_payments] == [1, 2, 3, 5]
+    assert m.warnings == ("Mass Pay records numbered 1, 2, 3, 5 (not 1..n); read in numeric order",)
+    first, second, third, stray = m.mass_payments
+    assert (stray.masspay_txn_id, stray.status, stray.receiver_email) == ("5XX99999X9999999X", MassPayStatus.COMPLETED, None)
     assert (first.masspay_txn_id, first.receiver_email, first.mc_gross, first.mc_fee, first.mc_currency) == (
         "1FT13364H4839524J", "alice@example.com", Decimal("10.00"), Decimal("0.20"), "EUR"
     )

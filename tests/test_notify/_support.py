@@ -127,6 +127,51 @@ def genuine_body(creds: Credentials | None = None, **overrides: str | None) -> b
     return body(enc.data, enc.length, clear=f"MerchantID={quote(creds.merchant_id)}")
 
 
+# Block splicing (D14): genuine results whose segments fill whole Blowfish-ECB blocks.
+
+ORDER_A = {"PayID": PAY_ID, "TransID": "ORDER-A", "Status": "OK", "Code": "00000000"}
+ORDER_B = {"PayID": "c0ffee00c0ffee00c0ffee00c0ffee00", "TransID": "ORDER-B", "Status": "FAILED", "Code": "21500053"}
+XID_A = "1d6b7d79e40644129472aea52b499226"
+XID_B = "99999999999999999999999999999999"
+
+
+def aligned(head: str, *segments: str) -> tuple[str, list[tuple[int, int]]]:
+    """``head`` and each ``&…`` segment padded (with ``&P<n>=x…``) to end on a block boundary, and
+    the block ranges each segment occupies."""
+    out = ""
+    ranges = []
+    for n, part in enumerate((head, *segments)):
+        start = len(out) // 8
+        out += part
+        gap = -len(out) % 8
+        if gap:
+            out += f"&P{n}=" + "x" * ((gap - 4) % 8)  # 4 + k characters; k >= 0 closes the block
+            out += "x" * (-len(out) % 8)
+        ranges.append((start, len(out) // 8))
+    return out, ranges[1:]
+
+
+def block_result(
+    order: Mapping[str, str], xid: str, ref_nr: str, user_data: str, *extra: str
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """A genuine result for ``order`` whose ``&XID=…``, ``&RefNr=…&UserData=…`` and ``extra``
+    segments each fill whole Blowfish blocks: its hex blocks, and each segment's block range."""
+    head = encode_params({"mid": DEMO_MID, **with_mac(order)})
+    text, ranges = aligned(head, f"&XID={xid}", f"&RefNr={ref_nr}&UserData={user_data}", *extra)
+    data, _ = encrypt(text)
+    return blocks(data), ranges
+
+
+def blocks(hex_data: str) -> list[str]:
+    return [hex_data[i : i + 16] for i in range(0, len(hex_data), 16)]
+
+
+def post_blocks(hex_blocks: list[str]) -> bytes:
+    """A notification body carrying these blocks as ``Data`` (``Len`` is in clear: whoever splices
+    sets it)."""
+    return body("".join(hex_blocks), len(hex_blocks) * 8)
+
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "notifications.md"
 
 
@@ -136,5 +181,6 @@ def doc_module(name: str) -> ModuleType:
     blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text("utf-8"), re.DOTALL)
     (source,) = [b for b in blocks if b.startswith(f"# {name}\n")]
     module = ModuleType(name.removesuffix(".py"))
-    exec(compile(source, f"docs/notifications.md:{name}", "exec"), module.__dict__)  # noqa: S102
+    # dont_inherit: the block runs as its own module would (no `from __future__` of this file)
+    exec(compile(source, f"docs/notifications.md:{name}", "exec", dont_inherit=True), module.__dict__)  # noqa: S102
     return module

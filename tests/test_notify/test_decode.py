@@ -396,10 +396,14 @@ def test_duplicated_critical_keys(credentials: Credentials) -> None:
     reject(body(data, length), credentials, "format", "occurs twice")
 
 
-def test_duplicated_ordinary_key_keeps_the_first(credentials: Credentials) -> None:
+def test_duplicated_ordinary_key_is_refused(credentials: Credentials) -> None:
+    """D2 as amended, D14: in a notification any repeated name is an error, not only the critical
+    ones (the first-occurrence rule let spliced blocks of another result win)."""
     fields = with_mac(result_fields())
     data, length = encrypt(encode_params(fields) + "&FirstName=Second")
-    assert decode_notification(body(data, length) + b"&Custom=1&custom=2", credentials).first_name == "Jean"
+    reject(body(data, length), credentials, "format", "occurs twice")
+    data, length = encrypt(encode_params(fields))
+    reject(body(data, length) + b"&Custom=1&custom=2", credentials, "format", "occurs twice")
 
 
 def test_clear_results_are_refused_by_default(credentials: Credentials) -> None:
@@ -493,7 +497,7 @@ def test_repr_and_as_dict(credentials: Credentials) -> None:
     assert data["succeeded"] is True and data["mc_gross"] == "12.34" and data["order_status"][1]["status"] == "FAILED"
     assert data["raw"]["NewField"] == "kept"
     assert "MAC" not in json.dumps(data)
-    assert note.dedup_key == (PAY_ID, XID, "OK", "00000000")
+    assert note.dedup_key == (PAY_ID, TRANS_ID, "OK", "00000000")
 
 
 def test_keyword_constructor(credentials: Credentials) -> None:

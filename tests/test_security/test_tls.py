@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from axepta import AsyncAxeptaClient, AxeptaClient
+from axepta._http import DefaultAsyncTransport
 from axepta.cli import _common
 from axepta.credentials import Credentials
 from axepta.errors import ProtocolError, TransportError
@@ -102,7 +103,10 @@ def _chain(exc: BaseException) -> str:
 
 
 def _pool_context(http: httpx.Client | httpx.AsyncClient) -> ssl.SSLContext:
-    context: ssl.SSLContext = http._transport._pool._ssl_context  # type: ignore[union-attr]
+    transport = http._transport
+    if isinstance(transport, DefaultAsyncTransport):  # the async client's aiohttp pool
+        return transport.ssl_context
+    context: ssl.SSLContext = transport._pool._ssl_context  # type: ignore[union-attr]
     return context
 
 

@@ -59,7 +59,7 @@ class Hostile:
     chunks, no length), ``drip-head`` (status line and headers one byte per ``interval``),
     ``drip-body`` (headers at once, then the body one byte per ``interval``), ``answer`` (what
     ``responder`` returns, gzipped when ``gzip_answer``), ``encoded`` (a body with
-    ``Content-Encoding: encoding``)."""
+    ``Content-Encoding: encoding``), ``drop`` (the request is read, the connection closed)."""
 
     mode: str = "bomb"
     interval: float = 0.05
@@ -140,6 +140,8 @@ class Hostile:
             if seen is None:
                 return
             self.seen.append(seen)
+            if self.mode == "drop":  # read the request, answer nothing
+                return
             head, body = self._plan(seen)
             drip = {"drip-head": head + body, "drip-body": body}.get(self.mode)
             if drip is None:

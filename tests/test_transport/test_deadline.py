@@ -63,6 +63,7 @@ async def test_async_client_ends_a_dripped_reply_at_its_deadline(credentials: Cr
         with pytest.raises(TransportError) as caught:
             await client.capture(**CAPTURE)
         elapsed = time.monotonic() - started
+        assert client._http._transport._session is not None  # type: ignore[attr-defined]  # the default aiohttp pool
     assert elapsed < BOUND, f"{elapsed:.1f} s for a {DEADLINE} s deadline"
     _assert_unknown_outcome(caught.value)
     assert len(drip.seen) == 1

@@ -104,7 +104,10 @@ def test_sync_client_asks_for_identity_and_caps_the_decoded_reply(credentials: C
 async def test_async_client_asks_for_identity_and_caps_the_decoded_reply(credentials: Credentials, server: Hostile) -> None:
     async def capture() -> None:
         async with AsyncAxeptaClient(credentials, base_url=server.url, timeout=10) as client:
-            await client.capture(pay_id="a" * 32, trans_id="BOMB-2", amount=1000, currency="EUR")
+            try:
+                await client.capture(pay_id="a" * 32, trans_id="BOMB-2", amount=1000, currency="EUR")
+            finally:
+                assert client._http._transport._session is not None  # type: ignore[attr-defined]  # the default aiohttp pool
 
     tracemalloc.start()
     try:
