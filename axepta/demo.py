@@ -266,8 +266,7 @@ def run_demo(*, on_step: Callable[[DemoStep], None] | None = None, time_factor: 
     """Run the journey against a fresh embedded simulator. ``on_step`` is called after each
     step (for progress). Never raises for a misbehaving step: the report says what failed.
 
-    ``time_factor`` 1e-3 turns the ~3 h approval timeout into ~11 s: at 1e-6 (11 ms) a loaded
-    machine saw the approval expire before the demo's own ``Authorize`` (code 21500063)."""
+    ``time_factor`` compresses the platform's notification retry gaps (1 min becomes 60 ms)."""
     with _embedded(time_factor) as (credentials, sim, shop, client):
         journey = _Journey(credentials, client, sim, shop, on_step)
         error: str | None = None

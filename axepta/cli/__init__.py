@@ -6,7 +6,20 @@ from __future__ import annotations
 import typer
 
 from axepta import __version__
-from axepta.cli import batch, codes, config_cmd, crypto, demo, ipn, notify, payments, simulator
+from axepta.cli import (
+    accounts,
+    batch,
+    codes,
+    config_cmd,
+    crypto,
+    demo,
+    inbox,
+    ipn,
+    notify,
+    payments,
+    serve,
+    simulator,
+)
 from axepta.cli._common import AxeptaGroup, State
 
 __all__ = ["app", "main"]
@@ -48,6 +61,9 @@ app.add_typer(ipn.app, name="ipn")
 app.add_typer(payments.app)  # order, complete, authorize, capture, credit/refund, credit-ex, reverse, reftrans
 app.add_typer(simulator.app, name="simulator")
 app.command("demo")(demo.demo)
+app.add_typer(serve.app)
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(inbox.app, name="ledger")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from axepta.errors import AxeptaError, ConfigurationError
 from axepta.ledger.machine import GROUPS, STATES
+from axepta.ledger.receiving import ReceivingMixin
 from axepta.ledger.reconcile import RESEND, ReconcileItem, ReconcileReport, judge
 from axepta.ledger.records import Operation, Payment, PaymentId, Transition
 from axepta.ledger.store import Store, queries, redacted_url, units
@@ -46,7 +47,7 @@ def _transition(row: Any) -> Transition:
     return Transition(**{name: getattr(row, name) for name in Transition.__dataclass_fields__})
 
 
-class Ledger:
+class Ledger(ReceivingMixin):
     """The books at ``url`` (SQLAlchemy spelling: ``sqlite:///path.db``, ``postgresql://…``);
     ``None`` reads ``AXEPTA_DATABASE_URL``, else ``sqlite:///axepta.db``.
 
