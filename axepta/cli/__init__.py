@@ -13,10 +13,11 @@ from axepta.cli import (
     config_cmd,
     crypto,
     demo,
-    inbox,
     ipn,
+    ledger,
     notify,
     payments,
+    reconcile,
     serve,
     simulator,
 )
@@ -46,10 +47,13 @@ def _root(
     base_url: str | None = typer.Option(None, "--base-url", envvar="AXEPTA_BASE_URL", help="Gateway base URL."),
     json_output: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
     profile: str | None = typer.Option(None, "--profile", envvar="AXEPTA_PROFILE", help="Profile of the config file."),
+    database_url: str | None = typer.Option(
+        None, "--database-url", envvar="AXEPTA_DATABASE_URL", help="The books (SQLAlchemy URL); default sqlite:///axepta.db."
+    ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """PayPal through BNP Paribas' Axepta gateway."""
-    ctx.obj = State(base_url=base_url, json=json_output, profile=profile)
+    ctx.obj = State(base_url=base_url, json=json_output, profile=profile, database_url=database_url)
 
 
 app.add_typer(codes.app, name="codes")
@@ -63,7 +67,8 @@ app.add_typer(simulator.app, name="simulator")
 app.command("demo")(demo.demo)
 app.add_typer(serve.app)
 app.add_typer(accounts.app, name="accounts")
-app.add_typer(inbox.app, name="ledger")
+app.add_typer(ledger.app, name="ledger")  # migrate, payments, show, export, prune, messages, events, replay
+app.add_typer(reconcile.app)
 
 
 def main() -> None:

@@ -71,6 +71,7 @@ class State:
     base_url: str | None = None
     json: bool = False
     profile: str | None = None
+    database_url: str | None = None  # the books (--database-url / AXEPTA_DATABASE_URL)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

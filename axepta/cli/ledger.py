@@ -10,12 +10,15 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
+from axepta.cli import inbox
 from axepta.cli._common import EXIT_DECLINED, UsageFailure, emit_json, fail, state, stdout, table
-from axepta.ledger import Ledger, Payment
+
+if TYPE_CHECKING:  # the books load when a command runs, never for --help
+    from axepta.ledger import Ledger, Payment
 
 __all__ = ["app", "database_url", "open_ledger"]
 
@@ -31,6 +34,8 @@ def database_url(ctx: typer.Context) -> str | None:
 
 
 def open_ledger(ctx: typer.Context) -> Ledger:
+    from axepta.ledger import Ledger
+
     return Ledger(database_url(ctx))
 
 
@@ -208,3 +213,7 @@ def prune_cmd(
         markup=False,
         highlight=False,
     )
+
+
+# the receiving side of the books: ledger messages, ledger events, ledger replay
+app.registered_commands.extend(inbox.app.registered_commands)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from axepta.cli._common import emit_json, make_http_client, state, stdout
 from axepta.cli.config import check_guard, load_settings
 from axepta.cli.ledger import open_ledger
-from axepta.client import AxeptaClient
-from axepta.ledger import ReconcileReport
+
+if TYPE_CHECKING:  # the client and the books load when the command runs, never for --help
+    from axepta.ledger import ReconcileReport
 
 __all__ = ["app"]
 
@@ -30,8 +33,12 @@ def reconcile_cmd(
         help="Inquire Not-Finished payments unchanged for this long (default 1500: 25 min).",
     ),
 ) -> None:
-    """Settle unknown outcomes and stale payments against the gateway (resend with the same
-    ReqId, or inquire first); operations younger than --min-age are left alone."""
+    """Settle unknown outcomes and stale payments against the gateway.
+
+    Operations left open are sent again with the same ReqId, or inquired first when they have
+    none; operations younger than --min-age are left alone."""
+    from axepta.client import AxeptaClient
+
     settings = load_settings(ctx)
     check_guard(settings)
     credentials = settings.credentials()
