@@ -13,6 +13,7 @@ from axepta.cli import (
     config_cmd,
     crypto,
     demo,
+    inquire,
     ipn,
     ledger,
     notify,
@@ -63,6 +64,7 @@ app.add_typer(batch.app, name="batch")
 app.add_typer(notify.app, name="notify")
 app.add_typer(ipn.app, name="ipn")
 app.add_typer(payments.app)  # order, complete, authorize, capture, credit/refund, credit-ex, reverse, reftrans
+app.add_typer(inquire.app)  # inquire: status inquiry (read-only)
 app.add_typer(simulator.app, name="simulator")
 app.command("demo")(demo.demo)
 app.add_typer(serve.app)

@@ -76,6 +76,11 @@ class Params(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """``params.get("PayID")`` without raising and catching ``KeyError`` (Mapping's way)."""
+        item = self._items.get(key.lower())
+        return default if item is None else item[1]
+
     def get_any(self, *keys: str) -> str | None:
         """The value of the first of ``keys`` present (e.g. ``get_any("mid", "MerchantID")``)."""
         for key in keys:

@@ -49,26 +49,37 @@ def ipn_decision(seen_statuses: Iterable[str], status: str | None) -> IpnDecisio
 class IpnDeduplicator:
     """An in-memory, thread-safe reference of the de-duplication rules (tests, one-process
     listeners). It remembers statuses and nothing else: it is not the books (the ledger). A shop
-    with a database applies :func:`ipn_decision` to the statuses it stored
-    for the same ``txn_id``, under a lock per transaction."""
+    with a database applies :func:`ipn_decision` to the statuses it stored for the same
+    ``txn_id`` — and to those of the refunds and reversals that name it in ``parent_txn_id`` —
+    under a lock per transaction."""
 
     def __init__(self) -> None:
         self._seen: dict[str, list[str]] = {}
+        #: statuses of the messages naming a transaction in ``parent_txn_id`` (refunds, reversals)
+        self._children: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
-    def _decide(self, ident: str, status: str) -> IpnDecision:
+    def _decide(self, ident: str, status: str, parent: str | None = None) -> IpnDecision:
         with self._lock:
             seen = self._seen.setdefault(ident, [])
-            decision = ipn_decision(seen, status)
-            if decision != "duplicate":
-                seen.append(status)
+            if _normalise(status) in (_normalise(s) for s in seen):
+                return "duplicate"
+            rank = status_rank(status)
+            related = (*seen, *self._children.get(ident, ()))
+            decision: IpnDecision = "stale" if any(status_rank(s) > rank for s in related) else "new"
+            seen.append(status)
+            if parent and parent != ident:
+                self._children.setdefault(parent, []).append(status)
             return decision
 
     def record(self, message: IpnMessage) -> IpnDecision:
         """Decide on a message, keyed on (``txn_id``, ``payment_status``) (see
-        :attr:`IpnMessage.dedup_key`), and remember it."""
+        :attr:`IpnMessage.dedup_key`), and remember it: ``duplicate`` for a key seen before;
+        ``stale`` when a status that ranks higher was seen for the same ``txn_id`` or for a
+        refund or reversal naming it in ``parent_txn_id`` (a ``Completed`` that arrives after
+        its own refund); else ``new``."""
         ident, status = message.dedup_key
-        return self._decide(ident, status)
+        return self._decide(ident, status, message.parent_txn_id)
 
     def record_mass_payments(self, message: IpnMessage) -> list[tuple[MassPayment, IpnDecision]]:
         """Decide on each Mass Pay record, keyed on (``masspay_txn_id_x``, ``status_x``): a

@@ -131,9 +131,9 @@ class Inquiry(Result):
         return self.state == "none" and (self.last_status or "").strip().upper() == "FAILED"
 
     def summary(self) -> dict[str, object]:
-        """The JSON shape of ``axepta inquire --json`` (without ``ok``)."""
+        """The JSON shape of ``axepta inquire --json`` (without ``ok``): CONTRACT.md's keys
+        first (``found`` … ``last_status``), then the identifiers and the inquiry's own code."""
         return {
-            "operation": self.operation,
             "found": self.found,
             "available": self.available,
             "state": self.state,
@@ -142,6 +142,7 @@ class Inquiry(Result):
             "amount_refunded": self.amount_refunded,
             "currency": self.currency,
             "last_status": self.last_status,
+            "operation": self.operation,
             "pay_id": self.pay_id,
             "trans_id": self.trans_id,
             "xid": self.xid,

@@ -81,7 +81,7 @@ OPERATION_SPECS: Final[Mapping[str, tuple[Spec, ...]]] = {
         Spec("Response", "a..7", kind="enum", choices=("encrypt",)),
         _req("URLNotify", "ans..256", "url"),
         Spec("UserData", "ans..1024"),
-        Spec("ReqId", "an..32"),
+        Spec("ReqId", "ans..32"),
         Spec("Account", "ans..128"),
         Spec("Language", "an2", kind="enum", choices=("AU", "DE", "FR", "IT", "GB", "ES", "US")),
         *_ADDRESS,
@@ -109,7 +109,7 @@ OPERATION_SPECS: Final[Mapping[str, tuple[Spec, ...]]] = {
         _req("TransID"),
         *_MONEY,
         Spec("RefNr", "ans..30"),
-        Spec("ReqId", "an..32"),
+        Spec("ReqId", "ans..32"),
         Spec("TID", "ans..17"),
         Spec("CompleteType", "ans..3", kind="enum", choices=("YES", "NO")),
     ),
@@ -118,7 +118,7 @@ OPERATION_SPECS: Final[Mapping[str, tuple[Spec, ...]]] = {
         _req("TransID"),
         *_MONEY,
         Spec("RefNr", "ans..30"),
-        Spec("ReqId", "an..32"),
+        Spec("ReqId", "ans..32"),
         Spec("TID", "ans..17"),
         Spec("Note", "ans..768"),
         Spec("Subject", "ans..255"),
@@ -128,7 +128,7 @@ OPERATION_SPECS: Final[Mapping[str, tuple[Spec, ...]]] = {
         Spec("RefNr", "ans..30"),
         *_MONEY,
         Spec("PayerID", "ans..13"),
-        Spec("ReqId", "an..32"),
+        Spec("ReqId", "ans..32"),
         Spec("Account", "ans..128"),
         Spec("Note", "ans..768"),
         Spec("Subject", "ans..255"),
@@ -139,7 +139,7 @@ OPERATION_SPECS: Final[Mapping[str, tuple[Spec, ...]]] = {
         _req("TransID"),
         *_MONEY,
         Spec("RefNr", "ans..30"),
-        Spec("ReqId", "an..32"),
+        Spec("ReqId", "ans..32"),
     ),
     "paypal_reftrans": (
         _req("TransID"),
@@ -207,20 +207,56 @@ def _check_one(spec: Spec, value: str, charset: str) -> Rejection | None:
     return rejection
 
 
+class _Table:
+    """One operation's specs indexed by lower-case name: a request is checked in the order of
+    its own fields (a few dozen), not of the table (``paypalorders`` has 130 entries)."""
+
+    __slots__ = ("index", "required")
+
+    def __init__(self, specs: Sequence[Spec]) -> None:
+        self.index = {spec.name.lower(): (position, spec) for position, spec in enumerate(specs)}
+        self.required = tuple(
+            (position, spec, spec.name.lower()) for position, spec in enumerate(specs) if spec.required
+        )
+
+
+_TABLES: dict[int, tuple[Sequence[Spec], _Table]] = {}
+
+
+def _table(specs: Sequence[Spec]) -> _Table:
+    entry = _TABLES.get(id(specs))
+    if entry is None or entry[0] is not specs:
+        entry = (specs, _Table(specs))
+        if isinstance(specs, tuple):  # the module's tables; a caller's list is indexed each time
+            _TABLES[id(specs)] = entry
+    return entry[1]
+
+
 def validate(
     params: Mapping[str, str], specs: Sequence[Spec], *, charset: str = "iso-8859-1"
 ) -> Rejection | None:
     """The first parameter of ``specs`` (in table order) that ``params`` gets wrong, or ``None``.
 
-    ``params`` is matched case-insensitively (it is a :class:`~axepta.crypto.Params`). An empty
-    optional value counts as absent; an empty mandatory value as missing."""
-    for spec in specs:
-        value = params.get(spec.name)
-        if value is None or value == "":
-            if spec.required:
-                return _reject(MISSING, spec, "missing")
+    ``params`` is matched case-insensitively (keys of any case; a
+    :class:`~axepta.crypto.Params` or a plain dict). An empty optional value counts as absent;
+    an empty mandatory value as missing."""
+    table = _table(specs)
+    present: dict[str, str] = {}
+    for key, value in params.items():
+        present.setdefault(key.lower(), value)
+    first: tuple[int, Rejection] | None = None
+    for position, spec, name in table.required:
+        if not present.get(name):
+            first = (position, _reject(MISSING, spec, "missing"))
+            break  # required specs are in table order: the first missing one is the candidate
+    for key, value in present.items():
+        entry = table.index.get(key)
+        if entry is None or value == "":
+            continue
+        position, spec = entry
+        if first is not None and position > first[0]:
             continue
         rejection = _check_one(spec, value, charset)
         if rejection is not None:
-            return rejection
-    return None
+            first = (position, rejection)
+    return None if first is None else first[1]

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
+import itertools
 import logging
 import random
 import re
@@ -102,6 +104,9 @@ _NO_PAY_ID: Final = frozenset({"paypal_orders", "credit_ex", "paypal_reftrans"})
 _REQ_ID_OPS: Final = frozenset({"paypal_orders", "capture", "credit", "credit_ex", "reverse"})
 _ALL_OPS: Final = frozenset(_OPERATIONS.values())
 _ID_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPRSTUVWXY"
+#: random byte → a character of the PayPal-style alphabet (256 = 8 × 32: uniform); an id is one
+#: draw of random bytes translated in C
+_BYTE_TO_ID: Final = bytes(ord(_ID_ALPHABET[b % 32]) for b in range(256))
 _TEXT: Final = {"Content-Type": "text/plain; charset=iso-8859-1"}
 _HTML: Final = {"Content-Type": "text/html; charset=iso-8859-1"}
 _MAX_BODY: Final = 1 << 20
@@ -197,6 +202,39 @@ class _Capture:
     refunded: int = 0
 
 
+class _BrowserResult:
+    """Where the buyer was sent, kept as the query only — the very bytes posted to URLNotify,
+    shared with the notification — instead of an :class:`ApprovalRedirect`, whose ``location``
+    and ``query`` repeat it; rebuilt on demand."""
+
+    __slots__ = ("base", "code", "form", "status", "success")
+
+    def __init__(self, base: str, form: bytes, success: bool, status: str, code: str) -> None:
+        self.base, self.form, self.success, self.status, self.code = base, form, success, status, code
+
+    def redirect(self, pay_id: str) -> ApprovalRedirect:
+        form = self.form.decode("ascii")
+        query = dict(parse_qsl(form, keep_blank_values=True, encoding="iso-8859-1"))
+        return ApprovalRedirect(
+            location=f"{self.base}?{form}", success=self.success, pay_id=pay_id,
+            status=self.status, code=self.code, query=query,
+        )
+
+
+class _Finished:
+    """The finished payments, oldest stored first (a heap of ``(seq, pay_id)``): eviction takes
+    the oldest without scanning the store. A payment enters once (finished states are final);
+    entries of payments already forgotten are skipped when popped."""
+
+    __slots__ = ("heap",)
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[int, str]] = []
+
+    def add(self, p: _Payment) -> None:
+        heapq.heappush(self.heap, (p.seq, p.pay_id))
+
+
 @dataclass(slots=True)
 class _Payment:
     merchant_id: str
@@ -205,7 +243,7 @@ class _Payment:
     kind: Literal["order", "reftrans", "creditex"]
     amount: int
     currency: str
-    state: PaymentState = "created"
+    _state: PaymentState = "created"
     capture: str | None = None
     tx_type: str | None = None
     shortcut: bool = False
@@ -222,8 +260,30 @@ class _Payment:
     captures: list[_Capture] = field(default_factory=list)
     billing_agreement_id: str | None = None
     address: dict[str, str] = field(default_factory=dict)
-    browser: ApprovalRedirect | None = None
+    #: the first answer to the buyer (a second click gets it again), kept compact
+    browser: _BrowserResult | None = None
     generation: int = 0
+    #: Σ captures, kept as a running total (:meth:`add_capture`)
+    captured: int = 0
+    #: position in the store, and the books that learn when the payment is finished
+    seq: int = 0
+    books: _Finished | None = field(default=None, repr=False)
+
+    @property
+    def state(self) -> PaymentState:
+        return self._state
+
+    @state.setter
+    def state(self, value: PaymentState) -> None:
+        self._state = value
+        if value in _FINISHED and self.books is not None:
+            self.books.add(self)
+
+    def add_capture(self, tid: str, amount: int) -> _Capture:
+        capture = _Capture(tid, amount)
+        self.captures.append(capture)
+        self.captured += amount
+        return capture
     # the last transaction step, refused follow-ups included (status inquiry's LastStatus, XID)
     last_status: str = "OK"
     last_xid: str = ""
@@ -247,10 +307,6 @@ class _Payment:
             billing_agreement_id=self.billing_agreement_id,
             last_status=self.last_status,
         )
-
-    @property
-    def captured(self) -> int:
-        return sum(c.amount for c in self.captures)
 
 
 @dataclass(slots=True)
@@ -317,6 +373,9 @@ class Simulator:
     reproducible. ``paypal_base_url`` is where ``paypalurl``/redirects send the buyer (the HTTP
     server points it at itself). ``mac_required`` lists the operations whose requests must
     carry a MAC (all by default); ``s2s_reply_mac`` adds a MAC to S2S replies.
+    ``require_inner_merchant_id`` refuses a ``Data`` without ``MerchantID`` (``20100003``, as
+    004 reads); by default the clear ``MerchantID`` suffices, as on the live platform, and only
+    an inner ``MerchantID`` that differs is refused (``20120003``).
     Status inquiries (``inquire.aspx``, ``inquire24.aspx``, §4.15.8) never require a MAC:
     ``inquiry_mac_strict`` refuses an invalid one with ``20120044``; the ``inquiry_mac:absent``,
     ``inquiry_mac:valid`` and ``inquiry_mac:invalid`` counters of :meth:`stats` say what came.
@@ -343,6 +402,7 @@ class Simulator:
         paypal_base_url: str = DEFAULT_PAYPAL_BASE_URL,
         mac_required: Iterable[str] = _ALL_OPS,
         s2s_reply_mac: bool = False,
+        require_inner_merchant_id: bool = False,
         inquiry_mac_strict: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -360,11 +420,14 @@ class Simulator:
         self.paypal_base_url = paypal_base_url if paypal_base_url.endswith("/") else paypal_base_url + "/"
         self.mac_required = frozenset(mac_required)
         self.s2s_reply_mac = s2s_reply_mac
+        self.require_inner_merchant_id = require_inner_merchant_id
         self.inquiry_mac_strict = inquiry_mac_strict
         self._lock = threading.RLock()
         self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
         self._merchants: dict[str, _Merchant] = {}
         self._payments: OrderedDict[str, _Payment] = OrderedDict()
+        self._finished = _Finished()
+        self._seq = itertools.count()
         self._by_token: dict[str, str] = {}
         self._agreements: OrderedDict[str, _Agreement] = OrderedDict()
         self._req_ids: OrderedDict[tuple[str, str], SimResponse] = OrderedDict()
@@ -512,7 +575,7 @@ class Simulator:
         return f"{self._rng.getrandbits(128):032x}"
 
     def _paypal_id(self, size: int = 17) -> str:
-        return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(size))
+        return self._rng.randbytes(size).translate(_BYTE_TO_ID).decode("ascii")
 
     # -- HTTP entry point -------------------------------------------------------------------
 
@@ -614,10 +677,11 @@ class Simulator:
         params, code = self._open_data(merchant, clear)
         if params is None:
             return self._failure(merchant, op, Params(), code or codes.DATA_INVALID, None)
+        # the live platform takes the clear MerchantID alone (PROTOCOL.md §3.1); 004 wants both
         inner_mid = params.get("MerchantID")
-        if not inner_mid:
+        if not inner_mid and self.require_inner_merchant_id:
             return self._failure(merchant, op, params, codes.parameter_code(codes.MISSING, "MerchantID"), None)
-        if inner_mid != mid:
+        if inner_mid and inner_mid != mid:
             return self._failure(merchant, op, params, codes.parameter_code(codes.INVALID, "MerchantID"), None)
         mac = params.get("MAC")
         if not mac:
@@ -734,17 +798,29 @@ class Simulator:
         return p
 
     def _store(self, p: _Payment) -> None:
+        p.seq, p.books = next(self._seq), self._finished
+        if p.state in _FINISHED:  # reference transactions and payouts are born finished
+            self._finished.add(p)
         self._payments[p.pay_id] = p
         if p.token:
             self._by_token[p.token] = p.pay_id
         while len(self._payments) > self.max_payments:
-            victim = next((k for k, v in self._payments.items() if v.state in _FINISHED), None)
-            if victim is None:
-                victim = next(iter(self._payments))
-            gone = self._payments.pop(victim)
-            if gone.token:
-                self._by_token.pop(gone.token, None)
-            self._stats["evicted"] += 1
+            self._evict()
+
+    def _evict(self) -> None:
+        """Forget the oldest finished payment, or the oldest of all when none is finished:
+        O(log n), no scan (heap of finished payments; the OrderedDict's head is the oldest)."""
+        heap, victim = self._finished.heap, None
+        while heap:
+            _, pay_id = heapq.heappop(heap)
+            if pay_id in self._payments:
+                victim = pay_id
+                break
+        gone = self._payments.pop(victim) if victim is not None else self._payments.popitem(last=False)[1]
+        gone.books = None
+        if gone.token:
+            self._by_token.pop(gone.token, None)
+        self._stats["evicted"] += 1
 
     def _op_paypal_orders(self, merchant: _Merchant, params: Params) -> dict[str, str]:
         tx_type = _caseless(params.get("TxType"), ("Order", "Auth", "BAID"))
@@ -820,7 +896,7 @@ class Simulator:
         p.generation += 1
         tid = self._paypal_id()
         if p.capture == "Auto":
-            p.captures.append(_Capture(tid, p.amount))
+            p.add_capture(tid, p.amount)
             p.state = "closed"
         else:
             p.authorized, p.auth_tid, p.state = p.amount, tid, "authorized"
@@ -857,8 +933,7 @@ class Simulator:
         amount = int(params["Amount"])
         if (p.captured + amount) * 100 > p.authorized * 115:
             raise _Refusal(codes.OVERCAPTURE, f"{p.captured} of {p.authorized} already captured; limit 115 %")
-        capture = _Capture(self._paypal_id(), amount)
-        p.captures.append(capture)
+        capture = p.add_capture(self._paypal_id(), amount)
         complete = (params.get("CompleteType") or "").upper() == "YES"
         p.state = "closed" if complete or p.captured >= p.authorized else "captured"
         return self._ok(merchant, p, params, TID=capture.tid)
@@ -921,9 +996,9 @@ class Simulator:
             order_id=self._paypal_id(),
             billing_agreement_id=ba.id,
             ref_nr=params.get("RefNr"),
-            state="closed",
         )
-        p.captures.append(_Capture(self._paypal_id(), amount))
+        p.add_capture(self._paypal_id(), amount)
+        p.state = "closed"
         self._store(p)
         buyer = _BUYER
         return self._ok(
@@ -947,8 +1022,8 @@ class Simulator:
             amount=amount,
             currency=params["Currency"],
             ref_nr=params.get("RefNr"),
-            state="paid_out",
         )
+        p.state = "paid_out"
         self._store(p)
         return self._ok(
             merchant, p, params, GrossRefundAmount=str(amount), FeeRefundAmount="0", NetRefundAmount=str(amount)
@@ -1086,7 +1161,7 @@ class Simulator:
 
     def _approve(self, p: _Payment, *, cancel: bool, decline: str | None = None) -> ApprovalRedirect:
         if p.browser is not None:
-            return p.browser  # a second click: same answer, nothing done twice
+            return p.browser.redirect(p.pay_id)  # a second click: same answer, nothing done twice
         # every way out of "created" goes through here and sets p.browser
         assert p.state == "created", p.state
         p.generation += 1
@@ -1115,8 +1190,7 @@ class Simulator:
             extra["TID"] = p.auth_tid
             status = "OK"
         else:
-            capture = _Capture(self._paypal_id(), p.amount)
-            p.captures.append(capture)
+            capture = p.add_capture(self._paypal_id(), p.amount)
             p.state = "closed"
             extra["TID"] = capture.tid
             status = "OK"
@@ -1164,9 +1238,11 @@ class Simulator:
         else:
             query = fields
         form = urlencode(query, encoding="iso-8859-1")
+        body = form.encode("ascii")  # one copy for the browser's answer and the notification
         success = ok and status != "Timeout"
+        base = p.url_success if ok else p.url_failure
         redirect = ApprovalRedirect(
-            location=f"{p.url_success if ok else p.url_failure}?{form}",
+            location=f"{base}?{form}",
             success=success,
             pay_id=p.pay_id,
             status=status,
@@ -1174,11 +1250,11 @@ class Simulator:
             query=query,
         )
         if status != "Timeout":
-            p.browser = redirect
+            p.browser = _BrowserResult(base, body, success, status, code)
         if not self._closed:
             self.notifier.submit(
                 merchant_id=p.merchant_id, pay_id=p.pay_id, status=status, code=code,
-                url=p.url_notify, body=form.encode("ascii"),
+                url=p.url_notify, body=body,
             )
         return redirect
 

@@ -122,3 +122,25 @@ def test_ledger_is_thread_safe() -> None:
     for t in threads:
         t.join(timeout=5)
     assert sorted(results) == ["duplicate"] * 7 + ["new"]
+
+
+def test_a_late_original_after_its_refund_is_stale() -> None:
+    """Refunded, Reversed and Canceled_Reversal carry a new txn_id and name the original in
+    parent_txn_id (§9.4): a Completed of the original that arrives after them must not move the
+    payment backwards, while further refunds and reversals of it stay new."""
+    completed = parse_ipn(b"txn_id=P1&payment_status=Completed&mc_gross=30.00")
+    refund = parse_ipn(b"txn_id=R1&parent_txn_id=P1&payment_status=Refunded&mc_gross=-10.00")
+    refund_2 = parse_ipn(b"txn_id=R2&parent_txn_id=P1&payment_status=Refunded&mc_gross=-5.00")
+    reversal = parse_ipn(b"txn_id=V1&parent_txn_id=P1&payment_status=Reversed&mc_gross=-15.00")
+    cancelled = parse_ipn(b"txn_id=C1&parent_txn_id=P1&payment_status=Canceled_Reversal&mc_gross=15.00")
+    late = IpnDeduplicator()
+    assert [late.record(m) for m in (refund, completed, refund_2, refund)] == ["new", "stale", "new", "duplicate"]
+    in_order = IpnDeduplicator()
+    assert [in_order.record(m) for m in (completed, refund, refund_2, reversal, cancelled, refund)] == [
+        "new", "new", "new", "new", "new", "duplicate",
+    ]
+    # a refund after the reversal was cancelled is a new event, not a late one
+    after_cancel = IpnDeduplicator()
+    assert [after_cancel.record(m) for m in (completed, reversal, cancelled, refund)] == ["new"] * 4
+    pending = parse_ipn(b"txn_id=P1&payment_status=Pending&pending_reason=echeck")
+    assert in_order.record(pending) == "stale"

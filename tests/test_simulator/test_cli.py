@@ -102,6 +102,17 @@ def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[
         except subprocess.TimeoutExpired:  # never hang the suite
             proc.kill()
             proc.wait(timeout=5)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """The rest of both outputs once the process ended. (``communicate`` reads the pipes below
+    the text buffer that ``readline`` already filled, and would lose the lines it holds.)"""
+    proc.wait(timeout=10)
+    assert proc.stdout is not None and proc.stderr is not None
+    return proc.stdout.read(), proc.stderr.read()
 
 
 def test_serve_answers_the_real_client_and_stops_on_sigterm(credentials: Credentials) -> None:
@@ -127,7 +138,7 @@ def test_serve_answers_the_real_client_and_stops_on_sigterm(credentials: Credent
         with AxeptaClient(other, base_url=url, timeout=5) as client2:
             assert client2.credit_without_reference(trans_id="P", amount=100, currency="EUR", payer_id="X").status == "OK"
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=10)
+        out, err = finish(proc)
     assert proc.returncode == 0, err
     assert "merchants: BNP_DEMO_AXEPTA, SHOP2_t" in out and "simulator stopped" in out
     for secret in (DEMO_BLOWFISH, DEMO_HMAC, OTHER[1], OTHER[2]):
@@ -141,7 +152,7 @@ def test_serve_json_and_merchant_only(credentials: Credentials) -> None:
         with httpx.Client() as http:
             assert "SHOP2_t" in http.get(info["url"]).text
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=10)
+        out, _ = finish(proc)
     assert proc.returncode == 0 and "stopped" not in out
 
 

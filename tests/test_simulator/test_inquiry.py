@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from axepta import AsyncAxeptaClient, AxeptaClient, Credentials, GatewayError
+from axepta import AsyncAxeptaClient, AxeptaClient, Credentials, GatewayError, TransportError
 from axepta.crypto import Params, encode_params, parse_params, sign
 from axepta.simulator import Simulator
 from tests.conftest import DEMO_BLOWFISH, DEMO_HMAC
@@ -336,3 +336,17 @@ async def test_async_client_every_case(sim: Simulator, credentials: Credentials)
     async with httpx.AsyncClient(transport=sim.transport()) as http, AsyncAxeptaClient(TEST_MID, http_client=http) as client:
         sim.set_inquiry_available(TEST_MID.merchant_id, False)
         assert (await client.inquire(trans_id="A-1")).available is False
+
+
+def test_transport_faults_are_retried_against_the_simulator(sim: Simulator, credentials: Credentials) -> None:
+    with httpx.Client(transport=sim.transport()) as http, AxeptaClient(credentials, http_client=http, inquiry_backoff=(0, 0)) as client:
+        order = client.create_paypal_order(trans_id="F-1", amount=1000, currency="EUR", order_desc="Books", **URLS)
+        sim.faults.server_error(503, path="inquire", count=1)
+        sim.faults.drop_connection(path="inquire", count=1)
+        got = client.inquire(trans_id="F-1", pay_id=order.pay_id)  # 503, dropped, then answered
+        assert got.found and got.state == "none"
+        assert sim.stats()["requests:inquire"] == 2  # the 503 came before the platform (after_acting=False)
+        sim.faults.drop_connection(path="inquire24", count=None)
+        with pytest.raises(TransportError, match="asking again is safe"):
+            client.inquire(trans_id="F-1")
+        assert sim.stats()["requests:inquire24"] == 3

@@ -139,7 +139,7 @@ def test_mac_optional_when_not_required(credentials: Credentials, shop: Shop) ->
         ({"Capture": "Manual", "TxType": "Sale"}, "20120981"),
         ({"PayPalMethod": "express"}, "20120987"),
         ({"Language": "XX"}, "20121365"),
-        ({"ReqId": "not-alnum"}, "20110004"),
+        ({"ReqId": "tab\tinside"}, "20110004"),
         ({"ReqId": "a" * 33}, "20140004"),
         ({"AddrCountryCode": "FRA"}, "20140973"),
         ({"AddrCountryCode": "F"}, "20130973"),
@@ -369,9 +369,15 @@ def test_cbpaypal_tolerates_plus_decoded_as_space(http: httpx.Client, sim: Simul
     assert response.status_code == 302 and sim.payment(order["PayID"]).state == "closed"
 
 
-def test_inner_merchant_missing(http: httpx.Client, credentials: Credentials) -> None:
-    enc = credentials.codec.encrypt("TransID=T&Amount=100&Currency=EUR")
+def test_inner_merchant_missing(http: httpx.Client, sim: Simulator, credentials: Credentials) -> None:
+    fields = order_fields()
+    mac = sign(credentials.hmac_key_bytes(), "", "T-1", credentials.merchant_id, "10000", "EUR")
+    enc = credentials.codec.encrypt("&".join(f"{k}={v}" for k, v in fields.items()) + f"&MAC={mac}")
     form = {"MerchantID": credentials.merchant_id, "Len": str(enc.length), "Data": enc.data}
+    # the clear MerchantID suffices (PROTOCOL.md §3.1) ...
+    assert len(parse_params(http.post(ORDERS, data=form).text)["PayID"]) == 32
+    # ... unless the strict switch reads 004 literally
+    sim.require_inner_merchant_id = True
     assert parse_params(http.post(ORDERS, data=form).text)["Code"] == "20100003"
 
 
