@@ -3,8 +3,9 @@ PayPal's rule that HUF, JPY and TWD are sent without decimals."""
 
 from __future__ import annotations
 
+import re
 import warnings
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from axepta.errors import InvalidRequestError
 
@@ -15,6 +16,7 @@ __all__ = [
     "check_currency",
     "currency_exponent",
     "from_minor_units",
+    "parse_decimal",
     "to_minor_units",
 ]
 
@@ -64,19 +66,43 @@ def currency_exponent(currency: str, *, paypal: bool = True) -> int:
     return 2
 
 
+#: A plain decimal as people type it: ASCII digits, optionally a point and more digits.
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+PLAIN_DECIMAL_FORM = "digits with an optional decimal point, e.g. 12, 12.5 or 12.50"
+
+
+def parse_decimal(text: str, *, field: str = "Amount") -> Decimal:
+    """The ``Decimal`` of a plain decimal text (``"12"``, ``"12.5"``, ``"12.50"``; spaces around
+    it ignored). Anything else is refused, never interpreted: scientific notation (``1e3``),
+    underscores (``1_000``), signs, spaces or commas inside, non-ASCII digits, ``NaN``."""
+    stripped = text.strip()
+    if _PLAIN_DECIMAL.fullmatch(stripped) is None:
+        raise InvalidRequestError(
+            f"{field}: {text!r} is not a plain decimal amount; write {PLAIN_DECIMAL_FORM}",
+            field=field,
+            rule="plain decimal",
+        )
+    return Decimal(stripped)
+
+
 def to_minor_units(amount: Decimal | str | int, currency: str, *, paypal: bool = True) -> int:
     """Convert a major-unit amount (``Decimal("12.34")``) to the wire integer (``1234``).
 
     Exact or nothing: more decimals than the currency has raise
     :class:`~axepta.errors.InvalidRequestError` (100.50 HUF cannot be charged through PayPal).
-    ``float`` and ``bool`` are refused as a ``TypeError``: money is never guessed.
+    ``float`` and ``bool`` are refused as a ``TypeError``: money is never guessed. Text must be a
+    plain decimal (:func:`parse_decimal`: ``"12.50"``, not ``"1e3"``, ``"1_000"`` or ``"+12"``).
     """
     if isinstance(amount, bool | float):
         raise TypeError("amount must be a Decimal, str or int, never a float or bool")
-    try:
-        value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
-    except InvalidOperation:
-        raise InvalidRequestError(f"Amount: {amount!r} is not a decimal number", field="Amount", rule="decimal") from None
+    if isinstance(amount, str):
+        value = parse_decimal(amount)
+    elif isinstance(amount, int):
+        value = Decimal(amount)
+    elif isinstance(amount, Decimal):
+        value = amount
+    else:
+        raise TypeError(f"amount must be a Decimal, str or int, not {type(amount).__name__}")
     if not value.is_finite():
         raise InvalidRequestError("Amount: must be a finite number", field="Amount", rule="decimal")
     exponent = currency_exponent(currency, paypal=paypal)

@@ -8,6 +8,13 @@ order (Manual/Order) → buyer approval → notification → Authorize → two p
 partial refund by TID → second order (Manual/Auth) → approval → reversal → billing agreement →
 reference transaction → a capture declined with its code explained.
 
+The shop's side runs too: the client journals every call into a ledger (SQLite in a temporary
+directory), the shop's URLNotify answers from ``Ledger.receive_notification``, the books refuse
+the over-capture before it is sent, the first payment is shown Not-Finished then Finished, a
+customer tops an account up from PayPal (ConnexCS, seed 000) through the IPN stand-in (verified
+by postback over loopback), PayPal resends it and then refunds part of it, and the events reach
+the shop's handlers once each. :attr:`DemoReport.books` holds the books at the end.
+
 The merchant's keys are random for each run and never leave the process. ``axepta demo`` and
 ``make demo`` show the steps as a table.
 """
@@ -15,10 +22,13 @@ The merchant's keys are random for each run and never leave the process. ``axept
 from __future__ import annotations
 
 import secrets
+import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -28,12 +38,15 @@ from axepta.amounts import from_minor_units
 from axepta.client import AxeptaClient
 from axepta.codes import SUCCESS, explain
 from axepta.credentials import Credentials
-from axepta.errors import AxeptaError, GatewayError, NotificationError
+from axepta.errors import AxeptaError, GatewayError, InvalidRequestError
+from axepta.ledger import Ledger
+from axepta.ledger.machine import group_of
 from axepta.models import PayPalOrderResult
 from axepta.notify import Notification, decode_notification
 from axepta.simulator import Simulator
+from axepta.simulator.ipn_standin import IpnStandIn, build_ipn
 
-__all__ = ["DEMO_MERCHANT_ID", "DemoReport", "DemoStep", "run_demo"]
+__all__ = ["CUSTOMER", "DEMO_MERCHANT_ID", "EXPECTED_STEPS", "SHOP_PAYPAL", "DemoReport", "DemoStep", "books_of", "run_demo"]
 
 DEMO_MERCHANT_ID = "SIMULATOR_DEMO_t"
 _SHOP = "https://shop.example/axepta/"
@@ -41,6 +54,9 @@ _URLS: dict[str, Any] = {
     "url_success": _SHOP + "success", "url_failure": _SHOP + "failure", "url_notify": _SHOP + "notify",
 }
 _CURRENCY = "EUR"
+#: The shop's own PayPal address (the IPN receiver check) and a customer topping up (seed 000).
+SHOP_PAYPAL = "shop@example.com"
+CUSTOMER = ("cust-42", "alice@example.com")
 
 T = TypeVar("T")
 
@@ -73,6 +89,7 @@ class DemoReport:
     notifications: int = 0
     error: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    books: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -86,30 +103,41 @@ class DemoReport:
             "notifications": self.notifications,
             "error": self.error,
             "steps": [s.as_dict() for s in self.steps],
+            "books": self.books,
         }
 
 
 class _Shop:
-    """The shop's URLNotify: decode and verify, answer 200 (400 when untrustworthy)."""
+    """The shop's receivers over its books: URLNotify answered from
+    ``Ledger.receive_notification`` (200 once in the books, 404 unknown, 400 untrustworthy) and
+    PayPal's IPN from ``Ledger.receive_ipn`` (stored, verified by postback, applied)."""
 
-    def __init__(self, credentials: Credentials) -> None:
+    def __init__(self, credentials: Credentials, ledger: Ledger) -> None:
         self._credentials = credentials
+        self.ledger = ledger
+        self.verify_url: str | None = None
         self._cond = threading.Condition()
         self.received: list[Notification] = []
         self.rejected: list[str] = []
+        self.outcomes: Counter[str] = Counter()
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        try:
-            note = decode_notification(request.content, self._credentials)
-        except NotificationError as exc:
-            with self._cond:
-                self.rejected.append(exc.reason)
-                self._cond.notify_all()
-            return httpx.Response(400)
+        receipt = self.ledger.receive_notification(request.content, self._credentials)
         with self._cond:
-            self.received.append(note)
+            self.outcomes[receipt.outcome] += 1
+            if receipt.status_code == 200:  # in the books: authenticated, so it decodes
+                self.received.append(decode_notification(request.content, self._credentials))
+            else:
+                self.rejected.append(f"{receipt.outcome}: {receipt.reason}")
             self._cond.notify_all()
-        return httpx.Response(200)
+        return httpx.Response(receipt.status_code)
+
+    def ipn(self, request: httpx.Request) -> httpx.Response:
+        receipt = self.ledger.receive_ipn(
+            request.content, receivers=[SHOP_PAYPAL], content_type=request.headers.get("content-type"),
+            verify_url=self.verify_url,
+        )
+        return httpx.Response(receipt.status_code, text=receipt.outcome)
 
     def wait_for(self, pay_id: str, status: str, timeout: float = 5.0) -> Notification:
         def match() -> Notification | None:
@@ -137,9 +165,10 @@ def _money(minor: int) -> str:
 class _Journey:
     def __init__(
         self, credentials: Credentials, client: AxeptaClient, sim: Simulator, shop: _Shop,
-        on_step: Callable[[DemoStep], None] | None,
+        on_step: Callable[[DemoStep], None] | None, bare: AxeptaClient,
     ) -> None:
         self.credentials, self.client, self.sim, self.shop = credentials, client, sim, shop
+        self.bare = bare  # the same client without the books
         self.steps: list[DemoStep] = []
         self._on_step = on_step
 
@@ -209,6 +238,7 @@ class _Journey:
         # 8-9: a second order, authorised at approval, then reversed
         other_id, _, other_approve = self.order("DEMO-1002", 3000, "Second order", capture="Manual", tx_type="Auth")
         landed = self.browser(_need(other_approve, "orderid"))
+        self.shop.wait_for(other_id, "OK")  # the shop acts once its books know (the notification)
         self.step("Second order (Manual, TxType=Auth), approved", "paypalorders", landed.pay_id, landed.status,
                   landed.code, f"{_money(3000)} authorised at approval",
                   landed.succeeded and sim.payment(other_id).state == "authorized")
@@ -230,9 +260,10 @@ class _Journey:
                   charge.code, f"{_money(990)} charged without the buyer",
                   charge.status == "OK" and bool(charge.tid))
 
-        # 12: a capture the platform must refuse: 90 + 80 > 115 % of 120
+        # 12: a capture the platform must refuse: 90 + 80 > 115 % of 120 (sent by a client
+        # without the books, which would refuse it before sending: step 13)
         try:
-            c.capture(pay_id=pay_id, trans_id="DEMO-1001", amount=8000, currency=cur)
+            self.bare.capture(pay_id=pay_id, trans_id="DEMO-1001", amount=8000, currency=cur)
         except GatewayError as exc:
             info = explain(exc.code)
             meaning = f"{info.module_text}: {info.detail_text}" + (f" — {info.advice}" if info.advice else "")
@@ -241,25 +272,112 @@ class _Journey:
         else:
             self.step("Capture of 80.00 more (declined)", "capture", pay_id, "OK", SUCCESS,
                       "the platform accepted an overcapture", False)
+        self.books(pay_id)
+
+    def books(self, pay_id: str) -> None:
+        """13-18: the shop's books, its accounts and its events."""
+        ledger, cur = self.shop.ledger, _CURRENCY
+        try:
+            self.client.capture(pay_id=pay_id, trans_id="DEMO-1001", amount=8000, currency=cur)
+        except InvalidRequestError as exc:
+            self.step("The same capture, with the books", "capture", pay_id, None, None,
+                      f"refused before sending: {exc.rule or exc}", self.sim.payment(pay_id).captured == 9000)
+        else:
+            self.step("The same capture, with the books", "capture", pay_id, None, None, "sent anyway", False)
+        history = [t.to_state for t in ledger.transitions("DEMO-1001")]
+        groups = [group_of(state) for state in history]
+        payment = ledger.payment("DEMO-1001")
+        finished = (payment is not None and payment.group == "finished" and payment.amount_captured == 9000
+                    and payment.amount_refunded == 1500)
+        self.step("Books: DEMO-1001 Not-Finished, then Finished", "ledger", pay_id, None, None,
+                  " → ".join(history) + f" (captured {_money(9000)}, refunded {_money(1500)})",
+                  finished and groups[:2] == ["not_finished", "not_finished"] and groups[-1] == "finished")
+        self.top_ups()
+        self.events()
+
+    def top_ups(self) -> None:
+        ledger, (account, email) = self.shop.ledger, CUSTOMER
+        ledger.accounts.link_email(account, email)
+        with IpnStandIn() as paypal, httpx.Client(transport=httpx.MockTransport(self.shop.ipn)) as to_shop:
+            self.shop.verify_url = paypal.verify_url
+            body = build_ipn(txn_type="send_money", payment_status="Completed", payer_email=email, mc_gross="25.00",
+                             mc_currency=_CURRENCY, mc_fee="1.15", receiver_email=SHOP_PAYPAL)
+            txn_id = parse_txn_id(body)
+            sent = paypal.send(_SHOP_IPN, body, http_client=to_shop, wait=5)
+            balance = ledger.accounts.balance(account, _CURRENCY)
+            self.step("PayPal top-up (IPN stand-in, verified by postback)", "IPN", None, "Completed", None,
+                      f"{email} paid 25.00: {account} credited, balance {_money(balance)}",
+                      sent.ok and balance == 2500)
+            again = paypal.send(_SHOP_IPN, body, http_client=to_shop, wait=5)
+            balance = ledger.accounts.balance(account, _CURRENCY)
+            self.step("PayPal resends the same IPN", "IPN", None, "Completed", None,
+                      f"duplicate: balance still {_money(balance)}", again.ok and balance == 2500)
+            refund = build_ipn(txn_type="send_money", payment_status="Refunded", payer_email=email, mc_gross="-10.00",
+                               mc_currency=_CURRENCY, receiver_email=SHOP_PAYPAL, parent_txn_id=txn_id)
+            back = paypal.send(_SHOP_IPN, refund, http_client=to_shop, wait=5)
+            balance = ledger.accounts.balance(account, _CURRENCY)
+            self.step("Part of the top-up refunded in PayPal", "IPN", None, "Refunded", None,
+                      f"{account} debited 10.00, balance {_money(balance)}", back.ok and balance == 1500)
+
+    def events(self) -> None:
+        ledger = self.shop.ledger
+        seen: Counter[str] = Counter()
+        ledger.on("*")(lambda event: seen.update([event.kind]))
+        delivered = ledger.deliver_events()
+        written = len(ledger.events(limit=1000))
+        again = ledger.deliver_events()
+        kinds = ", ".join(f"{kind} ×{n}" if n > 1 else kind for kind, n in sorted(seen.items()))
+        self.step("Events delivered to the shop's handlers", "events", None, None, None,
+                  f"{delivered} delivered once each: {kinds}",
+                  delivered == written == sum(seen.values()) and again == 0 and seen["account.credited"] == 1
+                  and not [m for m in ledger.messages(limit=1000) if m.state in ("conflict", "rejected", "failed")])
 
 
 #: How many steps :func:`run_demo` takes.
-EXPECTED_STEPS = 12
+EXPECTED_STEPS = 18
+_SHOP_IPN = "https://shop.example/paypal/ipn"
+
+
+def parse_txn_id(body: bytes) -> str:
+    """The ``txn_id`` of an IPN body built by :func:`build_ipn`."""
+    from axepta.ipn import parse_ipn
+
+    return _need(parse_ipn(body).txn_id, "txn_id")
 
 
 @contextmanager
-def _embedded(time_factor: float) -> Iterator[tuple[Credentials, Simulator, _Shop, AxeptaClient]]:
+def _embedded(time_factor: float) -> Iterator[tuple[Credentials, Simulator, _Shop, AxeptaClient, AxeptaClient]]:
     credentials = Credentials(DEMO_MERCHANT_ID, secrets.token_hex(8), secrets.token_hex(16))
-    shop = _Shop(credentials)
-    # the ~3 h timeout of an open AUTHORIZE_REQUEST is not part of the demo: compressed like the
-    # notification gaps it would be ~11 ms, and a loaded machine would expire step 1 before step 4
-    with Simulator(
-        credentials, time_factor=time_factor, notify_transport=httpx.MockTransport(shop.handle),
-        pending_timeout_minutes=1e9,
-    ) as sim, httpx.Client(transport=sim.transport()) as http, AxeptaClient(
-        credentials, http_client=http, max_retries=0
-    ) as client:
-        yield credentials, sim, shop, client
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="axepta-demo-")))
+        ledger = stack.enter_context(Ledger(f"sqlite:///{folder / 'books.db'}"))
+        ledger.migrate()
+        shop = _Shop(credentials, ledger)
+        # the ~3 h timeout of an open AUTHORIZE_REQUEST is not part of the demo: compressed like the
+        # notification gaps it would be ~11 ms, and a loaded machine would expire step 1 before step 4
+        sim = stack.enter_context(Simulator(
+            credentials, time_factor=time_factor, notify_transport=httpx.MockTransport(shop.handle),
+            pending_timeout_minutes=1e9,
+        ))
+        http = stack.enter_context(httpx.Client(transport=sim.transport()))
+        client = stack.enter_context(AxeptaClient(credentials, http_client=http, max_retries=0, ledger=ledger))
+        bare = stack.enter_context(AxeptaClient(credentials, http_client=http, max_retries=0))
+        yield credentials, sim, shop, client, bare
+
+
+def books_of(ledger: Ledger) -> dict[str, Any]:
+    """The books at the end of the demo: payments, accounts, messages by state, events by kind."""
+    payments = [p.as_json() for p in reversed(ledger.payments())]
+    account, _ = CUSTOMER
+    entries = ledger.accounts.entries(account)
+    return {
+        "payments": [{k: p[k] for k in ("trans_id", "state", "group", "amount", "currency", "amount_authorized",
+                                        "amount_captured", "amount_refunded")} for p in payments],
+        "accounts": [{"account": account, "currency": _CURRENCY, "balance": ledger.accounts.balance(account, _CURRENCY),
+                      "entries": [e.as_json() for e in entries]}] if entries else [],
+        "messages": dict(Counter(f"{m.source}:{m.state}" for m in ledger.messages(limit=1000))),
+        "events": dict(Counter(e.kind for e in ledger.events(limit=1000))),
+    }
 
 
 def run_demo(*, on_step: Callable[[DemoStep], None] | None = None, time_factor: float = 1e-3) -> DemoReport:
@@ -267,8 +385,8 @@ def run_demo(*, on_step: Callable[[DemoStep], None] | None = None, time_factor: 
     step (for progress). Never raises for a misbehaving step: the report says what failed.
 
     ``time_factor`` compresses the platform's notification retry gaps (1 min becomes 60 ms)."""
-    with _embedded(time_factor) as (credentials, sim, shop, client):
-        journey = _Journey(credentials, client, sim, shop, on_step)
+    with _embedded(time_factor) as (credentials, sim, shop, client, bare):
+        journey = _Journey(credentials, client, sim, shop, on_step, bare)
         error: str | None = None
         try:
             journey.run()
@@ -282,4 +400,5 @@ def run_demo(*, on_step: Callable[[DemoStep], None] | None = None, time_factor: 
             notifications=len(shop.received),
             error=error if not shop.rejected else f"{error or 'ok'}; notifications rejected: {shop.rejected}",
             stats=sim.stats(),
+            books=books_of(shop.ledger),
         )

@@ -72,7 +72,22 @@ def test_check_amount() -> None:
     for bad_type in (1.5, True, "100"):
         with pytest.raises(InvalidRequestError, match="integer in minor units"):
             check_amount(bad_type)
-    with pytest.raises(InvalidRequestError, match="not a decimal number"):
+    with pytest.raises(InvalidRequestError, match="not a plain decimal amount"):
         to_minor_units("abc", "EUR")
-    with pytest.raises(InvalidRequestError, match="negative"):
+    with pytest.raises(InvalidRequestError, match="not a plain decimal amount"):
         to_minor_units("-1", "EUR")
+    with pytest.raises(InvalidRequestError, match="negative"):
+        to_minor_units(-1, "EUR")
+
+
+# Issue 13 item 2: text amounts are plain decimals (digits, an optional point and digits).
+@pytest.mark.parametrize("text", ["1e3", "1E3", "1_000", "+12", "-12", "1 000", "12 .5", "١٢", "１２", "12,50", "0x10", "Infinity", "NaN", "", ".", "12.", ".5", "1.2.3"])
+def test_text_amounts_are_plain_decimals(text: str) -> None:
+    with pytest.raises(InvalidRequestError, match=r"plain decimal.*12\.50") as info:
+        to_minor_units(text, "EUR")
+    assert info.value.field == "Amount"
+
+
+@pytest.mark.parametrize(("text", "minor"), [("12", 1200), ("12.5", 1250), ("12.50", 1250), (" 12.50 ", 1250), ("0012.50", 1250), ("0.01", 1)])
+def test_plain_decimal_text_accepted(text: str, minor: int) -> None:
+    assert to_minor_units(text, "EUR") == minor

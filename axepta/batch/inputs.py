@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from axepta.batch.reader import bounded_lines
 from axepta.batch.records import ACTIONS, BatchError, BatchRecord
 
 __all__ = ["INPUT_COLUMNS", "iter_csv_records", "iter_jsonl_records", "record_from_fields"]
@@ -128,7 +129,7 @@ def _amount(value: object, fail: Any) -> int:
 def iter_csv_records(lines: Iterable[str], *, source: str | None = None) -> Iterator[BatchRecord]:
     """Records of a CSV whose first row names the columns (wire names). Lazy: one row at a
     time. Blank rows are skipped; ``record.line`` is the CSV line the row starts on."""
-    reader = csv.reader(lines, strict=True)
+    reader = csv.reader(bounded_lines(lines, source=source), strict=True)
     try:
         header_row = next(reader)
     except StopIteration:
@@ -168,7 +169,7 @@ def iter_csv_records(lines: Iterable[str], *, source: str | None = None) -> Iter
 def iter_jsonl_records(lines: Iterable[str], *, source: str | None = None) -> Iterator[BatchRecord]:
     """Records of JSON lines: one object per line with wire-name keys (``"Amount": 1234``).
     Blank lines are skipped."""
-    for number, text in enumerate(lines, 1):
+    for number, text in enumerate(bounded_lines(lines, source=source), 1):
         if not text.strip():
             continue
         try:

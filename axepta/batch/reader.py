@@ -86,7 +86,7 @@ class BatchReader:
             lines = self._owned
         else:
             lines = source  # type: ignore[assignment]
-        self._lines: Iterator[str] = iter(lines)
+        self._lines: Iterator[str] = bounded_lines(lines)
         self._kind: Kind | None = None if kind == "auto" else kind
         self._fixed_kind = kind != "auto"
         self.count = 0
@@ -348,6 +348,42 @@ class BatchReader:
             self._line += 1
             if _strip(line, self._line) != "":
                 raise BatchError("content after FOOT", line=self._line, field="FOOT", rule="FOOT last")
+
+
+#: The longest line accepted, in characters: well above the longest legal record (every column
+#: at its maximum width: about 1,100 characters, with room for echoed columns); a longer line is
+#: refused as soon as this much of it has been read, never read whole (issue 11 item 11).
+MAX_LINE_CHARS = 8192
+
+
+def bounded_lines(lines: Iterable[str], *, limit: int = MAX_LINE_CHARS, source: str | None = None) -> Iterator[str]:
+    """The lines of ``lines``, refusing one longer than ``limit`` characters. From a file
+    (anything with ``readline``) at most ``limit + 1`` characters of a line are read."""
+    readline = getattr(lines, "readline", None)
+    number = 0
+    if readline is not None:
+        while True:
+            line = readline(limit + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > limit:
+                _too_long(number, limit, source)
+            yield line
+    for line in lines:
+        number += 1
+        if len(line) > limit:
+            _too_long(number, limit, source)
+        yield line
+
+
+def _too_long(number: int, limit: int, source: str | None) -> None:
+    raise BatchError(
+        f"line longer than {limit} characters, longer than any legal record: refused without reading it",
+        line=number,
+        rule=f"at most {limit} characters per line",
+        source=source,
+    )
 
 
 def _strip(line: str, line_no: int) -> str:

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from axepta.codes import explain
 from axepta.errors import (
     AxeptaError,
+    BlowfishKeyError,
     ConfigurationError,
     CryptoError,
     GatewayError,
@@ -28,13 +28,18 @@ from axepta.errors import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
+    from rich.console import Console
+    from rich.table import Table
 
 EXIT_OK = 0
 EXIT_DECLINED = 1
 EXIT_USAGE = 2
 EXIT_CONFIG = 3
 EXIT_NETWORK = 4
+EXIT_OUTPUT = 5  # the gateway answered success, the output could not be written: never retry
 
 
 class UsageFailure(InvalidRequestError):
@@ -71,7 +76,7 @@ class State:
     base_url: str | None = None
     json: bool = False
     profile: str | None = None
-    database_url: str | None = None  # the books (--database-url / AXEPTA_DATABASE_URL)
+    database_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,15 +89,22 @@ def state(ctx: typer.Context) -> State:
 
 
 def stdout() -> Console:
+    from rich.console import Console  # rich is loaded by the commands that print, not by --version
+
     return Console(soft_wrap=True)
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, soft_wrap=True)
 
 
 def emit_json(obj: Any) -> None:
-    """Print exactly one JSON object on stdout."""
+    """Print exactly one JSON object on stdout. An object that does not say ``"ok"`` is a
+    success: ``"ok": true`` comes first (every ``--json`` success carries it)."""
+    if isinstance(obj, dict) and "ok" not in obj:
+        obj = {"ok": True, **obj}
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str, sort_keys=False) + "\n")
     sys.stdout.flush()
 
@@ -100,6 +112,9 @@ def emit_json(obj: Any) -> None:
 def table(title: str | None, rows: list[tuple[str, Any]]) -> Table:
     """A two-column table for people. Values are shown literally (a gateway ``Description``
     such as ``[bank]`` is not taken for rich markup)."""
+    from rich.table import Table
+    from rich.text import Text
+
     t = Table(title=title, show_header=False, title_justify="left")
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")  # long values (URLs) fold, never cut
@@ -124,6 +139,8 @@ def error_payload(exc: AxeptaError) -> dict[str, Any]:
             payload[name] = value
     code = getattr(exc, "code", None)
     if isinstance(code, str):
+        from axepta.codes import explain
+
         try:
             info = explain(code)
         except ValueError:
@@ -135,11 +152,31 @@ def error_payload(exc: AxeptaError) -> dict[str, Any]:
     return payload
 
 
-def report_error(exc: AxeptaError, *, as_json: bool) -> int:
+@contextmanager
+def quiet_library_log() -> Iterator[None]:
+    """The library logs for applications (one line per call, a ``Len`` that cut characters …);
+    without logging configured, Python would print its warnings to stderr next to the CLI's own
+    report. A NullHandler keeps them out while a command runs; configured handlers still get
+    them."""
+    import logging
+
+    logger = logging.getLogger("axepta")
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def report_error(exc: AxeptaError, *, as_json: bool, profile: str | None = None) -> int:
     """Print ``exc`` (stderr for people; plus one JSON object on stdout with ``--json``) and
     return its exit code."""
     code = exit_code_for(exc)
     payload = error_payload(exc)
+    if isinstance(exc, BlowfishKeyError):
+        setting = f"blowfish_key of profile {profile!r}" if profile else "AXEPTA_BLOWFISH_KEY"
+        payload["advice"] = f"check the Blowfish key ({setting}): it must be the merchant's key for this environment"
     if as_json:
         emit_json({"ok": False, "exit_code": code, "error": payload})
     err = stderr()
@@ -157,20 +194,190 @@ def report_error(exc: AxeptaError, *, as_json: bool) -> int:
     return code
 
 
+def output_failed(what: str, details: list[str], exc: BaseException) -> NoReturn:
+    """The operation succeeded at the gateway but its result could not be written (closed pipe,
+    full disk …): say so on stderr with the result and the ReqId, and exit 5, never 1 or 2, so
+    that no script retries an operation that moved money. No traceback."""
+    import os
+
+    try:  # stdout is unusable: its file descriptor now leads to /dev/null, so that what is
+        # still buffered does not fail again (a traceback) when the process exits
+        fd = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    lines = [
+        f"error: the {what} succeeded at the gateway, but its result could not be written to "
+        f"stdout ({type(exc).__name__}: {exc}). Do not retry: it has been done.",
+        *(f"  {line}" for line in details),
+    ]
+    try:
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    raise typer.Exit(EXIT_OUTPUT)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     stderr().print(f"[bold red]error[/]: {message}", highlight=False)
     raise typer.Exit(code)
 
 
-class AxeptaGroup(TyperGroup):
+#: click's UsageError (Typer vendors click in recent versions, older ones use click itself).
+_USAGE_ERROR: type[Any] = typer.BadParameter.__mro__[1]
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A command (or group of commands) of the root command line whose module is imported only
+    when it runs (see :mod:`axepta.cli` for how to register one).
+
+    ``module`` defines a ``typer.Typer`` named ``app``. With ``command=False`` that whole app is
+    the group ``name`` (``axepta config show``); with ``command=True`` the command ``name`` of
+    that app is a top-level command (``axepta capture``). ``summary`` is the one line ``--help``
+    shows (a test checks it is the command's own first line), ``panel`` its ``--help`` panel."""
+
+    name: str
+    module: str
+    summary: str
+    panel: str | None = None
+    command: bool = False
+
+    def load(self) -> Any:
+        import typer.main
+
+        from axepta.cli import _help
+
+        app = import_module(self.module).app
+        if not self.command:
+            group = typer.main.get_group(app)
+            group.name = self.name
+            return _help.install(group)
+        built = typer.main.get_command(app)
+        if isinstance(built, TyperGroup):
+            found = built.commands.get(self.name)
+            if found is None:
+                raise LookupError(f"{self.module}.app has no command {self.name!r}")
+            return _help.install(found)
+        built.name = self.name
+        return _help.install(built)
+
+    def placeholder(self) -> Any:
+        """What ``--help`` lists without importing the module: name, summary and panel."""
+        return TyperCommand(self.name, short_help=self.summary, help=self.summary, rich_help_panel=self.panel)
+
+
+class LazyGroup(TyperGroup):
+    """A command group whose subcommands in ``lazy`` are imported on first use. ``--help``
+    lists them from their :class:`Lazy` entry (summary and panel) without importing anything."""
+
+    lazy: ClassVar[tuple[Lazy, ...]] = ()
+    _listing = False
+
+    def _lazy(self) -> dict[str, Lazy]:
+        return {entry.name: entry for entry in self.lazy}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = list(super().list_commands(ctx))
+        return names + [entry.name for entry in self.lazy if entry.name not in names]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        entry = self._lazy().get(cmd_name)
+        if entry is None:
+            return None
+        if self._listing:
+            return entry.placeholder()
+        loaded = entry.load()
+        self.commands[cmd_name] = loaded
+        return loaded
+
+    def parse_args(self, ctx: Any, args: list[str]) -> Any:
+        from axepta.cli import _help
+
+        _help.print_help_without_args(self, ctx, args)
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from axepta.cli import _help
+
+        self._listing = True
+        try:
+            formatter.write(_help.render(self, ctx))
+        finally:
+            self._listing = False
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except _USAGE_ERROR as exc:
+            if args and "Did you mean" not in exc.message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    exc.message = exc.message.rstrip(".") + ". Did you mean " + ", ".join(repr(m) for m in matches) + "?"
+            raise
+
+
+class _RootOption(TyperOption):
+    """A global option of ``axepta``: an absent value, or the text of ``--base-url`` and
+    ``--profile``, is taken as it is. Recent Typer builds a pydantic adapter for every value it
+    converts, even ``None``; that would load pydantic for ``axepta capture --help``."""
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and self.name in ("base_url", "profile", "database_url")):
+            return value if self.callback is None else self.callback(ctx, self, value)
+        return super().process_value(ctx, value)
+
+
+class AxeptaGroup(LazyGroup):
     """The root command group: every ``AxeptaError`` raised by any command ends here and
     becomes its exit code, so commands never map errors themselves."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        for param in params:  # --help and the completion options are added late: here
+            if type(param) is TyperOption:
+                param.__class__ = _RootOption
+        return params
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except AxeptaError as exc:
-            ctx.exit(report_error(exc, as_json=state(ctx).json))
+            ctx.exit(report_error(exc, as_json=state(ctx).json, profile=state(ctx).profile))
+
+
+def output_path(given: str, *, option: str = "-o") -> tuple[Path, bool]:
+    """The rule of every ``-o`` option: a path ending in ``/`` (or the OS separator), or an
+    existing directory, is a directory, created when missing, into which the command writes
+    its suggested file name; anything else is the file itself, whose directory must exist.
+    Returns ``(path, is_directory)``; an unusable path is a usage error naming the option."""
+    import os
+    from pathlib import Path
+
+    path = Path(given)
+    if given.endswith(("/", os.sep)) or path.is_dir():
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageFailure(f"{option} {given}: cannot create the directory ({exc.strerror})", rule="-o DIR/") from None
+        if not path.is_dir():
+            raise UsageFailure(f"{option} {given}: exists and is not a directory", rule="-o DIR/")
+        return path, True
+    if not path.parent.is_dir():
+        raise UsageFailure(
+            f"{option} {given}: directory {str(path.parent)!r} does not exist; to write into a new "
+            "directory, end it with / (it is created)",
+            rule="-o DIR/",
+        )
+    return path, False
 
 
 def make_http_client() -> httpx.Client:

@@ -31,7 +31,7 @@ from axepta.batch import (
     iter_csv_records,
     iter_jsonl_records,
 )
-from axepta.cli._common import emit_json, state, stderr, stdout, table
+from axepta.cli._common import emit_json, output_path, state, stderr, stdout, table
 from axepta.cli.config import load_profile
 from axepta.codes import SUCCESS, explain
 from axepta.errors import ConfigurationError
@@ -156,7 +156,7 @@ def build_cmd(
     ctx: typer.Context,
     input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV (header in wire names) or JSON lines; Amount in minor units.", exists=True, dir_okay=False, readable=True),
     version: str = typer.Option("1.4", "--version", help="Batch version: 1.0-1.4, or 2.0-2.4 for a master MID (SubMID column)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output file, or a directory to write the suggested §8.6 file name into."),
+    output: str = typer.Option(..., "-o", "--output", metavar="PATH", help="Output file, or a directory (an existing one, or a path ending in /, created) to write the suggested §8.6 file name into."),
     input_format: str | None = typer.Option(None, "--format", help="csv or jsonl (default: from the extension, .jsonl = JSON lines)."),
     merchant_id: str | None = typer.Option(None, "--merchant-id", help="HEAD merchant ID (default: --profile, then AXEPTA_MERCHANT_ID)."),
     date: str | None = typer.Option(None, "--date", help="HEAD and file-name date, YYYY-MM-DD (default today)."),
@@ -179,13 +179,14 @@ def build_cmd(
     options = _options(charset, line_ending, date_format, reverse_refnr, small_amounts)
     mid = _merchant_id(ctx, merchant_id)
     day = _parse_date(date)
-    if output.is_dir():
-        number = counter or _free_counter(output, mid, day, transfer, ".dat")
+    out_path, into_directory = output_path(output)
+    if into_directory:
+        number = counter or _free_counter(out_path, mid, day, transfer, ".dat")
         suggested = batch_file_name(mid, date=day, counter=number, transfer=transfer)  # type: ignore[arg-type]
-        target = output / suggested
+        target = out_path / suggested
     else:
         suggested = batch_file_name(mid, date=day, counter=counter or 1, transfer=transfer)  # type: ignore[arg-type]
-        target = output
+        target = out_path
     if target.exists() and not force:
         raise BatchError(f"{target} exists (use --force to overwrite, or another --counter)", field="output", rule="no overwrite")
     partial = target.with_name(f".{target.name}.part")
@@ -203,6 +204,7 @@ def build_cmd(
     footer = writer.footer
     assert footer is not None
     result = {
+        "ok": True,
         "file": str(target),
         "suggested_name": suggested,
         "merchant_id": mid,
@@ -220,7 +222,7 @@ def build_cmd(
         highlight=False,
         markup=False,
     )
-    if output.is_dir():
+    if into_directory:
         out.print(f"suggested file name: {suggested}", highlight=False, markup=False)
 
 
@@ -273,6 +275,7 @@ def parse_cmd(
             header, footer = reader.header, reader.footer
             assert footer is not None
             summary: dict[str, Any] = {
+                "ok": True,
                 "file": str(path),
                 "merchant_id": header.merchant_id,
                 "version": str(header.version),
@@ -322,6 +325,7 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
     out.print(table(f"Batch file {summary['file']}", rows))
     if not failures:
         return
+    wide = out.width >= 140  # one row per record; narrower terminals get one block per record
     t = Table(title=f"Failed records ({n_failed})", title_justify="left")
     t.add_column("line", justify="right")
     t.add_column("action")
@@ -329,6 +333,7 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
     t.add_column("PayID", no_wrap=True)
     t.add_column("result", no_wrap=True)
     t.add_column("explanation")
+    blocks: list[tuple[str, list[tuple[str, Any]]]] = []
     for rec in failures:
         info = explain(rec.code) if rec.code else None
         text = ""
@@ -338,7 +343,7 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
                 text += f" ({info.advice})"
         if rec.code_ext:
             text += f" [CodeExt {rec.code_ext}]"
-        t.add_row(
+        cells = (
             str(rec.line),
             rec.action,
             rec.trans_id,
@@ -346,6 +351,13 @@ def _print_summary(summary: dict[str, Any], failures: list[BatchRecord], n_faile
             " ".join(p for p in (rec.status, rec.code) if p),
             text.strip() or "-",
         )
-    out.print(t)
+        t.add_row(*cells)
+        blocks.append((f"line {cells[0]}: {cells[1]}", list(zip(("TransID", "PayID", "result", "explanation"), cells[2:], strict=True))))
+    if wide:
+        out.print(t)
+    else:
+        out.print(f"Failed records ({n_failed})", highlight=False, markup=False)
+        for title, rows in blocks:
+            out.print(table(title, rows))
     if n_failed > len(failures):
         out.print(f"… and {n_failed - len(failures)} more failed record(s); use --json for all", highlight=False)

@@ -146,6 +146,7 @@ class Settings:
     allow_environment_mismatch: bool = False
     unknown_keys: tuple[str, ...] = ()
     browser_base_url_setting: str | None = None
+    empty: frozenset[str] = frozenset()  # credential settings given but empty
 
     @property
     def browser_base_url(self) -> str:
@@ -176,6 +177,19 @@ class Settings:
         values = {"merchant_id": self.merchant_id, "blowfish_key": self.blowfish_key, "hmac_key": self.hmac_key}
         return [self._name(k) for k, v in values.items() if not v]
 
+    def absent(self, key: str) -> str:
+        """``AXEPTA_HMAC_KEY is empty`` (set to nothing) or ``… is not set`` (absent)."""
+        return f"{self._name(key)} is {'empty' if key in self.empty else 'not set'}"
+
+    def missing_message(self) -> str:
+        """Every missing credential setting at once, each said empty or not set."""
+        keys = [k for k in ("merchant_id", "blowfish_key", "hmac_key") if self._name(k) in self.missing]
+        parts = [f"{self._name(k)} ({'empty' if k in self.empty else 'not set'})" for k in keys]
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        if self.source == "profile":
+            return f"profile {self.profile!r} of {self.config_path} lacks {listed}"
+        return f"environment variable{'s' if len(parts) > 1 else ''} {listed} must be set to the merchant's credentials"
+
     @property
     def is_listed_test_mid(self) -> bool:
         """Whether the MID is a known or listed test MID that does not end in ``_t``."""
@@ -195,17 +209,23 @@ class Settings:
     def environment_source(self) -> str:
         if self.declared_environment is not None:
             return "profile" if self.source == "profile" else "AXEPTA_ENVIRONMENT"
-        if self.is_listed_test_mid and not (self.merchant_id or "").lower().endswith("_t"):
+        mid = self.merchant_id or ""
+        if mid.lower().endswith("_t"):
+            return "inferred: the merchant ID ends in _t"
+        if self.is_listed_test_mid:
             return "inferred: a known test merchant ID"
-        return "inferred from the merchant ID"
+        if not mid:
+            return "inferred from the merchant ID"
+        return (
+            "inferred: the merchant ID does not end in _t, so it is taken for a live merchant; "
+            f"set {self._name('environment')} to test if it is a test merchant"
+        )
 
     def credentials(self) -> Credentials:
         """The :class:`~axepta.credentials.Credentials`; a missing value or a malformed key is a
         :class:`~axepta.errors.ConfigurationError` naming the setting (never its value)."""
         if self.missing:
-            if self.source == "profile":
-                raise ConfigurationError(f"profile {self.profile!r} lacks {', '.join(self.missing)}")
-            raise ConfigurationError(f"environment variable {self.missing[0]} is not set")
+            raise ConfigurationError(self.missing_message())
         assert self.merchant_id and self.blowfish_key and self.hmac_key
         return Credentials(
             self.merchant_id,
@@ -219,7 +239,9 @@ class Settings:
 def _flag(value: object, name: str) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be true or false, not {_kind(value)}")
+    text = value.strip().lower()
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -227,12 +249,34 @@ def _flag(value: object, name: str) -> bool:
     raise ConfigurationError(f"{name} must be true or false")
 
 
-def _environment(value: object, name: str) -> Environment | None:
-    if value in (None, ""):
+def _kind(value: object) -> str:
+    """What a TOML value is, for messages (never the value: it may be a key)."""
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a table"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _text(profile: Mapping[str, Any], key: str, name: str) -> str | None:
+    """A text setting of a profile: a TOML string, or absent. ``hmac_key = ["a", "b"]`` or
+    ``blowfish_key = 12345678`` are refused, naming the key and the type, never the value."""
+    value = profile.get(key)
+    if value is None:
         return None
-    if value == "test":
+    if not isinstance(value, str):
+        raise ConfigurationError(f"profile {name!r}: {key} must be a string in quotes, not {_kind(value)}")
+    return value
+
+
+def _environment(value: object, name: str) -> Environment | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be 'test' or 'production', not {_kind(value)}")
+    text = value.strip().lower()  # the same case rule as every other setting: any case
+    if text == "":
+        return None
+    if text == "test":
         return "test"
-    if value == "production":
+    if text == "production":
         return "production"
     raise ConfigurationError(f"{name} must be 'test' or 'production'")
 
@@ -244,7 +288,24 @@ def _id_list(value: object, name: str) -> frozenset[str]:
         return frozenset(v.strip() for v in value.split(",") if v.strip())
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return frozenset(value)
-    raise ConfigurationError(f"{name} must be a list of merchant IDs")
+    raise ConfigurationError(f"{name} must be a list of merchant IDs (strings in quotes)")
+
+
+def check_environ(env: Mapping[str, str], *names: str) -> None:
+    """Every ``AXEPTA_*`` variable (and the given names) must be text: bytes that are not
+    valid in the locale's encoding reach Python as lone surrogates and would fail later with a
+    traceback; here they are a configuration error naming the variable (exit 3)."""
+    for name in sorted({*names, *(n for n in env if n.startswith("AXEPTA_"))}):
+        value = env.get(name)
+        if value is None:
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"environment variable {name} holds bytes that are not valid text; set it again "
+                "with plain characters"
+            ) from None
 
 
 def _secret(value: object) -> SecretStr | None:
@@ -260,24 +321,33 @@ def load_settings(ctx: typer.Context, environ: Mapping[str, str] | None = None) 
     :meth:`Settings.credentials`); a missing or malformed profile is a
     :class:`~axepta.errors.ConfigurationError`."""
     env = os.environ if environ is None else environ
+    check_environ(env)
     st = state(ctx)
+    for given, option in ((st.base_url, "--base-url"), (st.profile, "--profile")):
+        if given is not None:
+            check_environ({option: given}, option)
     path = config_path()
     if st.profile:
         p = load_profile(st.profile)
+        name = st.profile
+        texts = {
+            key: _text(p, key, name)
+            for key in ("merchant_id", "blowfish_key", "hmac_key", "charset", "base_url", "browser_base_url")
+        }
         if st.base_url:
             base_url, base_source = st.base_url, "--base-url / AXEPTA_BASE_URL"
-        elif p.get("base_url"):
-            base_url, base_source = str(p["base_url"]), "profile"
+        elif texts["base_url"]:
+            base_url, base_source = str(texts["base_url"]), "profile"
         else:
             base_url, base_source = DEFAULT_BASE_URL, "default"
         return Settings(
             source="profile",
             profile=st.profile,
             config_path=path,
-            merchant_id=str(p["merchant_id"]) if p.get("merchant_id") else None,
-            blowfish_key=_secret(p.get("blowfish_key")),
-            hmac_key=_secret(p.get("hmac_key")),
-            charset=str(p.get("charset") or "iso-8859-1"),
+            merchant_id=texts["merchant_id"] or None,
+            blowfish_key=_secret(texts["blowfish_key"]),
+            hmac_key=_secret(texts["hmac_key"]),
+            charset=texts["charset"] or "iso-8859-1",
             declared_environment=_environment(p.get("environment"), f"profile {st.profile!r}: environment"),
             base_url=base_url,
             base_url_source=base_source,
@@ -287,7 +357,8 @@ def load_settings(ctx: typer.Context, environ: Mapping[str, str] | None = None) 
                 p.get("allow_environment_mismatch", False), "allow_environment_mismatch"
             ),
             unknown_keys=tuple(sorted(set(p) - _PROFILE_KEYS)),
-            browser_base_url_setting=str(p["browser_base_url"]) if p.get("browser_base_url") else None,
+            browser_base_url_setting=texts["browser_base_url"] or None,
+            empty=frozenset(k for k in ("merchant_id", "blowfish_key", "hmac_key") if texts[k] == ""),
         )
     return Settings(
         source="environment",
@@ -306,6 +377,7 @@ def load_settings(ctx: typer.Context, environ: Mapping[str, str] | None = None) 
             env.get("AXEPTA_ALLOW_ENVIRONMENT_MISMATCH", ""), "AXEPTA_ALLOW_ENVIRONMENT_MISMATCH"
         ),
         browser_base_url_setting=env.get("AXEPTA_BROWSER_BASE_URL") or None,
+        empty=frozenset(k for k in ("merchant_id", "blowfish_key", "hmac_key") if env.get(f"AXEPTA_{k.upper()}") == ""),
     )
 
 

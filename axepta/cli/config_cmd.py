@@ -170,7 +170,7 @@ class ProbeResult:
 def _check_merchant_id(settings: Settings) -> CheckResult:
     mid = settings.merchant_id
     if not mid:
-        return CheckResult("merchant_id", "fail", f"{settings.missing[0]} is not set")
+        return CheckResult("merchant_id", "fail", settings.absent("merchant_id"))
     try:
         check_format("MerchantID", mid, "ans..30")
     except Exception as exc:
@@ -185,7 +185,7 @@ def _check_merchant_id(settings: Settings) -> CheckResult:
 def _check_blowfish(settings: Settings, missing_name: str) -> CheckResult:
     key = _secret_value(settings, "blowfish_key")
     if key is None:
-        return CheckResult("blowfish_key", "fail", f"{missing_name} is not set")
+        return CheckResult("blowfish_key", "fail", settings.absent("blowfish_key"))
     try:
         size = len(_key_bytes(key))
     except ConfigurationError as exc:
@@ -204,7 +204,7 @@ def _check_blowfish(settings: Settings, missing_name: str) -> CheckResult:
 def _check_hmac(settings: Settings, missing_name: str) -> CheckResult:
     key = _secret_value(settings, "hmac_key")
     if key is None:
-        return CheckResult("hmac_key", "fail", f"{missing_name} is not set")
+        return CheckResult("hmac_key", "fail", settings.absent("hmac_key"))
     if key == _secret_value(settings, "blowfish_key"):
         return CheckResult("hmac_key", "warn", "equals the Blowfish key: were the two keys swapped or copied twice?")
     if key != key.strip():

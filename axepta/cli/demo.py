@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -12,17 +13,47 @@ from rich.text import Text
 from axepta.cli._common import EXIT_DECLINED, emit_json, state, stderr, stdout
 from axepta.demo import DemoStep, run_demo
 
-__all__ = ["demo"]
+__all__ = ["app", "demo"]
+
+app = typer.Typer()
 
 
 def _short(pay_id: str | None) -> str:
     return "—" if not pay_id else pay_id[:8] + "…"
 
 
+def _amount(minor: int) -> str:
+    return f"{minor / 100:.2f}"  # the demo's amounts are EUR
+
+
+def _print_books(console: Console, books: dict[str, Any]) -> None:
+    """The shop's books at the end: payments by group, the customer's account, messages, events."""
+    if not books:
+        return
+    table = Table(title="The books (ledger)", title_justify="left")
+    for column in ("TransID", "state", "group", "amount", "authorised", "captured", "refunded"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("amount", "authorised", "captured", "refunded") else "left")
+    for p in books.get("payments", []):
+        table.add_row(Text(p["trans_id"]), Text(p["state"]), Text(p["group"].replace("_", "-")), Text(_amount(p["amount"])),
+                      Text(_amount(p["amount_authorized"])), Text(_amount(p["amount_captured"])),
+                      Text(_amount(p["amount_refunded"])))
+    console.print()
+    console.print(table)
+    for account in books.get("accounts", []):
+        entries = ", ".join(f"{e['kind']} {_amount(e['amount'])}" for e in account["entries"])
+        console.print(f"account {account['account']}: {_amount(account['balance'])} {account['currency']} ({entries})",
+                      markup=False, highlight=False)
+    messages = ", ".join(f"{k} {v}" for k, v in sorted(books.get("messages", {}).items()))
+    events = ", ".join(f"{k} {v}" for k, v in sorted(books.get("events", {}).items()))
+    console.print(f"messages: {messages}", markup=False, highlight=False)
+    console.print(f"events: {events}", markup=False, highlight=False)
+
+
 def demo(ctx: typer.Context) -> None:
-    """Run order, approval, notification, authorize, captures, refund, reversal, billing
-    agreement and a declined capture against the embedded simulator (no account, no network).
-    Exits 0 only when every step behaved as expected."""
+    """Run the whole PayPal flow against the embedded simulator (no account, no network).
+
+    Order, approval, notification, authorize, captures, refund, reversal, billing agreement and a
+    declined capture. Exits 0 only when every step behaved as expected."""
     as_json = state(ctx).json
     out = stdout()
 
@@ -66,6 +97,7 @@ def demo(ctx: typer.Context) -> None:
         console = out if out.is_terminal else Console(soft_wrap=True, width=max(out.width, 120))
         console.print()
         console.print(table)
+        _print_books(console, report.books)
         if report.ok:
             out.print(
                 f"[green]All {len(report.steps)} steps behaved as expected[/] "
@@ -81,3 +113,6 @@ def demo(ctx: typer.Context) -> None:
         if report.error:
             err.print(f"  {report.error}", markup=False, highlight=False)
         raise typer.Exit(EXIT_DECLINED)
+
+
+app.command("demo")(demo)

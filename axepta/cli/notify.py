@@ -8,10 +8,19 @@ from typing import Any
 
 import typer
 
-from axepta.cli._common import EXIT_DECLINED, emit_json, error_payload, state, stdout, table
+from axepta.cli._common import (
+    EXIT_DECLINED,
+    emit_json,
+    error_payload,
+    quiet_library_log,
+    state,
+    stdout,
+    table,
+)
 from axepta.cli.config import load_credentials
 from axepta.codes import explain
-from axepta.errors import GatewayError
+from axepta.credentials import Credentials
+from axepta.errors import BlowfishKeyError, CryptoError, GatewayError, NotificationError
 from axepta.notify import Notification, decode_notification
 
 app = typer.Typer(help="Decode and verify the platform's notifications.", no_args_is_help=True)
@@ -70,6 +79,25 @@ def _rows(note: Notification) -> list[tuple[str, Any]]:
     return rows
 
 
+def _noise_with_this_key(payload: bytes | str, credentials: Credentials) -> bool:
+    """Whether the notification's ``Data`` decrypts, with the configured key, into noise (not
+    ``Key=Value&…`` at all): what a wrong Blowfish key gives."""
+    from urllib.parse import parse_qsl
+
+    from axepta.protocol import _is_noise
+
+    text = payload.decode("iso-8859-1") if isinstance(payload, bytes) else payload
+    fields = {key.lower(): value for key, value in parse_qsl(text.strip(), keep_blank_values=True)}
+    data = fields.get("data")
+    if not data:
+        return False
+    try:
+        plaintext = credentials.codec.decrypt(data.strip(), None)
+    except (CryptoError, ValueError):
+        return False
+    return _is_noise(plaintext.rstrip("\0 ")) or not plaintext.rstrip("\0").isprintable()
+
+
 @app.command("decode")
 def decode_cmd(
     ctx: typer.Context,
@@ -84,7 +112,17 @@ def decode_cmd(
     it is rejected or not a success (any Code but 00000000, or an expired Timeout)."""
     credentials = load_credentials(ctx)
     payload: bytes | str = body if body is not None else typer.get_binary_stream("stdin").read()
-    note = decode_notification(payload, credentials, allow_clear=allow_clear)
+    with quiet_library_log():
+        try:
+            note = decode_notification(payload, credentials, allow_clear=allow_clear)
+        except NotificationError as exc:
+            if getattr(exc, "reason", None) == "decrypt" and _noise_with_this_key(payload, credentials):
+                raise BlowfishKeyError(
+                    "the notification's Data does not decrypt to a gateway message with the configured "
+                    "Blowfish key: the key is most likely wrong (or the notification was forged or "
+                    "tampered with); nothing in it is trusted"
+                ) from None
+            raise
     failure = None if note.succeeded else _not_successful(note)
     if state(ctx).json:
         out: dict[str, Any] = {"ok": failure is None, "notification": note.as_dict()}

@@ -18,24 +18,19 @@ clear fields, ``MAC`` and ``Data`` redacted, nothing sent) or asks for confirmat
 from __future__ import annotations
 
 import json
-import logging
 import shlex
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum, StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
-from axepta.amounts import check_currency, from_minor_units, to_minor_units
+from axepta.amounts import check_currency, from_minor_units, parse_decimal, to_minor_units
 from axepta.cli import _common
 from axepta.cli._common import NotConfirmed, UsageFailure, emit_json, state, stderr, stdout
-from axepta.cli.config import Settings, check_guard, load_settings
-from axepta.client import AxeptaClient
-from axepta.credentials import Credentials
 from axepta.errors import (
     AxeptaError,
     CryptoError,
@@ -44,23 +39,16 @@ from axepta.errors import (
     SignatureError,
     TransportError,
 )
-from axepta.models.requests import (
-    Address,
-    AuthorizeRequest,
-    BasketLine,
-    CaptureRequest,
-    CompleteRequest,
-    CreditExRequest,
-    CreditRequest,
-    OrderItem,
-    PaymentUnit,
-    PayPalOrderRequest,
-    ReferenceTransactionRequest,
-    Request,
-    ReverseRequest,
-)
-from axepta.models.results import PayPalOrderResult, Result
-from axepta.protocol import PreparedRequest, approve_url
+
+if TYPE_CHECKING:
+    # imported when a command runs, not for ``--help`` (start-up: see axepta/cli/__init__.py)
+
+    from axepta.cli.config import Settings
+    from axepta.client import AxeptaClient
+    from axepta.credentials import Credentials
+    from axepta.models.requests import Address, BasketLine, PaymentUnit, Request
+    from axepta.models.results import Result
+    from axepta.protocol import PreparedRequest
 
 __all__ = ["app", "command_line", "make_client", "stdin_is_interactive"]
 
@@ -133,7 +121,7 @@ AmountOpt = Annotated[
     ),
 ]
 AmountMinorOpt = Annotated[
-    int | None,
+    str | None,
     typer.Option("--amount-minor", metavar="INTEGER", help="Amount as sent on the wire, in minor units (1234 = 12.34 EUR).", show_default=False),
 ]
 CurrencyOpt = Annotated[str, typer.Option("--currency", help="Currency: ISO 4217 code, e.g. EUR.", show_default=False)]
@@ -149,6 +137,16 @@ ReqIdOpt = Annotated[
 ]
 TidOpt = Annotated[str | None, typer.Option("--tid", help="TID: PayPal's id of the authorisation or capture concerned (..17).", show_default=False)]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Note: text for the recipient (..768).", show_default=False)]
+TimeoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="Overall deadline of the call in seconds: connecting, sending and waiting for the reply (default 45, PROTOCOL.md §3.3). After it the outcome is unknown: retry with the same ReqId.",
+        show_default=False,
+        rich_help_panel=SENDING,
+    ),
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Send without asking for confirmation.", rich_help_panel=SENDING)]
 DryRunOpt = Annotated[
     bool,
@@ -174,10 +172,15 @@ def stdin_is_interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def make_client(settings: Settings, credentials: Credentials, http: Any) -> AxeptaClient:
-    """The client of one command, on the HTTP client of :func:`axepta.cli._common.make_http_client`."""
+def make_client(settings: Settings, credentials: Credentials, http: Any, timeout: float | None = None) -> AxeptaClient:
+    """The client of one command, on the HTTP client of :func:`axepta.cli._common.make_http_client`;
+    ``timeout`` (``--timeout``) is the overall deadline of each call, else the client's default."""
+    from axepta.client import AxeptaClient
+
+    extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     return AxeptaClient(
         credentials,
+        **extra,
         base_url=settings.base_url,
         browser_base_url=settings.browser_base_url,
         http_client=http,
@@ -189,15 +192,30 @@ def make_client(settings: Settings, credentials: Credentials, http: Any) -> Axep
 # building requests from options
 
 
-def minor_amount(amount: str | None, amount_minor: int | None, currency: str, *, option: str = "--amount") -> int:
-    """The wire amount of ``--amount`` (major units, converted exactly) or ``--amount-minor``;
-    exactly one of them must be given."""
+def minor_amount(amount: str | None, amount_minor: str | None, currency: str, *, option: str = "--amount") -> int:
+    """The wire amount of ``--amount`` (major units, a plain decimal converted exactly) or
+    ``--amount-minor`` (ASCII digits); exactly one of them must be given. Errors name the
+    option and the accepted form."""
     if (amount is None) == (amount_minor is None):
         raise UsageFailure(f"give exactly one of {option} and {option}-minor", field="Amount", rule=f"exactly one of {option}, {option}-minor")
+    cur = currency_code(currency)
     if amount_minor is not None:
-        return amount_minor
+        text = amount_minor.strip()
+        if not (text.isascii() and text.isdigit()):
+            raise UsageFailure(
+                f"{option}-minor: {amount_minor!r} is not a whole number of minor units; write ASCII digits only, e.g. 1250 for 12.50 EUR",
+                field="Amount",
+                rule="digits",
+            )
+        return int(text)
     assert amount is not None
-    return to_minor_units(amount.strip(), currency_code(currency))
+    try:
+        return to_minor_units(parse_decimal(amount, field=option), cur)
+    except InvalidRequestError as exc:
+        message = str(exc)
+        for label in ("Amount: ", f"{option}: "):
+            message = message.removeprefix(label)
+        raise UsageFailure(f"{option}: {message}", field="Amount", rule=exc.rule) from None
 
 
 def currency_code(currency: str) -> str:
@@ -230,12 +248,16 @@ def address_of(
     }
     if all(v is None for v in parts.values()):
         return None
+    from axepta.models.requests import Address
+
     return Address(**parts)
 
 
 def basket_line(text: str, n: int) -> BasketLine:
     """``--basket-line "Name,Amount,Number,Quantity[,Description[,Tax]]"`` (the OrderDesc<n>
     wire format: amount and tax per unit in minor units)."""
+    from axepta.models.requests import BasketLine
+
     key = f"OrderDesc{n}"
     parts = text.split(",")
     if not 4 <= len(parts) <= 6:
@@ -299,6 +321,8 @@ def _mapped(obj: Mapping[str, Any], keys: Mapping[str, str], where: str) -> dict
 def payment_unit(text: str, n: int) -> PaymentUnit:
     """``--payment-unit JSON``: one seller as the JSON object of PROTOCOL.md §4.3
     (``merchantid``, ``amount``, ``orderitems`` … amounts in minor units)."""
+    from axepta.models.requests import OrderItem, PaymentUnit
+
     key = f"PaymentUnit{n}"
     try:
         obj = json.loads(text)
@@ -380,20 +404,6 @@ def command_line(ctx: typer.Context, *, req_id: str) -> str:
 
 
 @contextmanager
-def _quiet_library_log() -> Iterator[None]:
-    """The client logs one line per call (logger ``axepta``); without logging configured, Python
-    would print its warnings to stderr next to the CLI's own report of the same error. A
-    NullHandler keeps that line out while the command runs; configured handlers still get it."""
-    logger = logging.getLogger("axepta")
-    handler = logging.NullHandler()
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-
-
-@contextmanager
 def _collect_warnings() -> Iterator[list[str]]:
     """Library warnings (a currency outside PayPal's list …) become lines for people."""
     with warnings.catch_warnings(record=True) as caught:
@@ -455,6 +465,9 @@ def _confirm(settings: Settings, prepared: PreparedRequest, *, yes: bool) -> Non
 
 
 def _result_dict(result: Result, callback_url: str, merchant_id: str) -> dict[str, Any]:
+    from axepta.models.results import PayPalOrderResult
+    from axepta.protocol import approve_url
+
     data = result.model_dump(mode="json", exclude={"raw"})
     data["raw"] = {k: v for k, v in result.raw.items() if k.lower() not in ("mac", "data", "len")}
     if isinstance(result, PayPalOrderResult):
@@ -515,6 +528,8 @@ def _show_result(ctx: typer.Context, settings: Settings, prepared: PreparedReque
             }
         )
         return
+    from rich.text import Text
+
     rows: list[tuple[str, Any]] = [("amount", _money_text(prepared.request))]
     urls = {"approval_url", "approve_url", "paypal_url", "redirect_url"}
     skip = {"operation", "mid", "raw", "req_id"} | urls
@@ -530,15 +545,92 @@ def _show_result(ctx: typer.Context, settings: Settings, prepared: PreparedReque
         out.print(Text(f"Smart Button onApprove (cbPayPal) URL: {data['approve_url']}"), soft_wrap=True)
 
 
-def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run: bool) -> None:
+_SETTING_WORDS = {
+    "set small_amounts_enabled": "set AXEPTA_SMALL_AMOUNTS_ENABLED=true, or small_amounts_enabled = true in the profile,",
+}
+
+
+def _option_names(ctx: typer.Context) -> dict[str, str]:
+    """Wire names (``PayerID``) and Python names (``payer_id``) of this command's fields, with
+    the option a person types (``--payer-id``; ``PAYID`` for the argument)."""
+    names: dict[str, str] = {}
+    for param in ctx.command.params:
+        name = str(param.name or "")
+        shown = max(param.opts, key=len) if param.param_type_name == "option" else (param.metavar or name.upper())
+        names[name] = shown
+        names[name.replace("_", "").lower()] = shown  # the wire name, compared without case
+        if name == "billing_agreement":
+            names["billingagreementid"] = shown
+    return names
+
+
+def in_cli_words(ctx: typer.Context, message: str) -> str:
+    """A library message in the CLI's language: ``PayerID``/``payer_id`` become ``--payer-id``,
+    ``Capture=Manual`` becomes ``--capture=Manual``, settings are named by their environment
+    variable and profile key, and pydantic's "Value error, " prefix goes."""
+    import re
+
+    names = _option_names(ctx)
+    message = message.replace("Value error, ", "")
+    for words, said in _SETTING_WORDS.items():
+        message = message.replace(words, said)
+
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if "_" in word:
+            return names.get(word, word)
+        if word[0].isupper():  # a wire name: PayerID, TxType, URLSuccess
+            return names.get(word.lower(), word)
+        return word
+
+    return re.sub(r"(?<![\w-])[A-Za-z][A-Za-z0-9_]*(?![\w-])", swap, message)
+
+
+def _build_checked(ctx: typer.Context, step: Callable[[], Any]) -> Any:
+    """Run ``step`` (build or prepare the request); its refusal speaks the CLI's language."""
+    try:
+        return step()
+    except InvalidRequestError as exc:
+        said = in_cli_words(ctx, str(exc))
+        if said == str(exc) and not isinstance(exc, UsageFailure):
+            raise
+        raise UsageFailure(said, field=exc.field, rule=exc.rule) from None
+
+
+MAX_TIMEOUT = 3600
+
+
+def timeout_seconds(text: str | None) -> float | None:
+    """``--timeout``: a plain decimal number of seconds, more than 0 and at most an hour."""
+    if text is None:
+        return None
+    try:
+        value = parse_decimal(text, field="--timeout")
+    except InvalidRequestError:
+        value = None
+    if value is None or not 0 < value <= MAX_TIMEOUT:
+        raise UsageFailure(
+            f"--timeout: {text!r} is not a number of seconds between 0 and {MAX_TIMEOUT} (e.g. 10 or 2.5)",
+            field="timeout",
+            rule="seconds",
+        )
+    return float(value)
+
+
+def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run: bool, timeout: str | None = None) -> None:
     """Build, check, prepare, then show (``--dry-run``) or confirm and send one request."""
-    request = build()
+    from rich.text import Text
+
+    from axepta.cli.config import check_guard, load_settings
+
+    deadline = timeout_seconds(timeout)
+    request = _build_checked(ctx, build)
     settings = load_settings(ctx)
     credentials = settings.credentials()
     check_guard(settings)
-    with _quiet_library_log(), _common.make_http_client() as http, make_client(settings, credentials, http) as client:
+    with _common.quiet_library_log(), _common.make_http_client() as http, make_client(settings, credentials, http, deadline) as client:
         with _collect_warnings() as notes:
-            prepared = client.prepare(request)
+            prepared = _build_checked(ctx, lambda: client.prepare(request))
         err = stderr()
         for note in notes:
             err.print(Text(f"warning: {note}", style="yellow"))
@@ -568,7 +660,21 @@ def run(ctx: typer.Context, build: Callable[[], Request], *, yes: bool, dry_run:
             )
             _annotate(ctx, interrupted, prepared)
             raise interrupted from None
-    _show_result(ctx, settings, prepared, result, notes, client.core.callback_url)
+    try:
+        _show_result(ctx, settings, prepared, result, notes, client.core.callback_url)
+        sys.stdout.flush()
+    except Exception as exc:  # whatever broke the output, the operation itself succeeded
+        _common.output_failed(LABELS.get(prepared.operation, prepared.operation), _result_lines(prepared, result), exc)
+
+
+def _result_lines(prepared: PreparedRequest, result: Result) -> list[str]:
+    """The result in a few lines for stderr (exit 5): what a person needs to find the payment."""
+    data = result.model_dump(mode="json", exclude={"raw"})
+    ids = [f"{label}={data[name]}" for name, label in (("pay_id", "PayID"), ("trans_id", "TransID"), ("tid", "TID"), ("order_id", "orderid")) if data.get(name)]
+    lines = [f"result: Status {result.status or '-'}, Code {result.code or '-'}" + (f", {', '.join(ids)}" if ids else "")]
+    lines.append(f"amount: {_money_text(prepared.request)}")
+    lines.append(f"ReqId: {prepared.req_id or '(none: this operation has no ReqId)'}")
+    return lines
 
 
 def _annotate(ctx: typer.Context, exc: AxeptaError, prepared: PreparedRequest) -> None:
@@ -607,7 +713,7 @@ def order_cmd(
     no_shipping: Annotated[bool, typer.Option("--no-shipping", help="NoShipping=1: hide the delivery address (digital goods only).", rich_help_panel=ORDER)] = False,
     basket_line_: Annotated[list[str] | None, typer.Option("--basket-line", metavar="LINE", help="OrderDesc2…99 basket line 'Name,Amount,Number,Quantity[,Description[,Tax]]', amount and tax per unit in minor units (repeatable; Amount must equal the lines' total plus shipping).", rich_help_panel=ORDER, show_default=False)] = None,
     sh_amount: Annotated[str | None, typer.Option("--sh-amount", metavar="DECIMAL", help="ShAmount: shipping in major units (with basket lines).", rich_help_panel=ORDER, show_default=False)] = None,
-    sh_amount_minor: Annotated[int | None, typer.Option("--sh-amount-minor", metavar="INTEGER", help="ShAmount in minor units.", rich_help_panel=ORDER, show_default=False)] = None,
+    sh_amount_minor: Annotated[str | None, typer.Option("--sh-amount-minor", metavar="INTEGER", help="ShAmount in minor units.", rich_help_panel=ORDER, show_default=False)] = None,
     payment_unit_: Annotated[list[str] | None, typer.Option("--payment-unit", metavar="JSON", help="PaymentUnit1…N: one marketplace seller as a JSON object (merchantid, amount, orderitems … in minor units; repeatable).", rich_help_panel=ORDER, show_default=False)] = None,
     risk_evaluation: Annotated[list[str] | None, typer.Option("--risk-evaluation", metavar="KEY=VALUE", help="RiskEvaluation additional data agreed with PayPal (repeatable).", rich_help_panel=ORDER, show_default=False)] = None,
     first_name: FirstNameOpt = None,
@@ -619,6 +725,7 @@ def order_cmd(
     addr_zip: ZipOpt = None,
     addr_country_code: CountryOpt = None,
     phone: PhoneOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -628,6 +735,8 @@ def order_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import PayPalOrderRequest
+
         cur = currency_code(currency)
         shipping = None
         if sh_amount is not None or sh_amount_minor is not None:
@@ -657,7 +766,7 @@ def order_cmd(
             risk_evaluation=risk_pairs(risk_evaluation),
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("complete", rich_help_panel=PANEL)
@@ -678,6 +787,7 @@ def complete_cmd(
     addr_zip: ZipOpt = None,
     addr_country_code: CountryOpt = None,
     phone: PhoneOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -687,6 +797,8 @@ def complete_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import CompleteRequest
+
         cur = currency_code(currency)
         return CompleteRequest(
             pay_id=pay_id,
@@ -697,7 +809,7 @@ def complete_cmd(
             address=address_of(first_name, last_name, addr_street, addr_street2, addr_city, addr_state, addr_zip, addr_country_code, phone),
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("authorize", rich_help_panel=PANEL)
@@ -717,6 +829,7 @@ def authorize_cmd(
     addr_zip: ZipOpt = None,
     addr_country_code: CountryOpt = None,
     phone: PhoneOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -726,6 +839,8 @@ def authorize_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import AuthorizeRequest
+
         cur = currency_code(currency)
         return AuthorizeRequest(
             pay_id=pay_id,
@@ -735,7 +850,7 @@ def authorize_cmd(
             address=address_of(first_name, last_name, addr_street, addr_street2, addr_city, addr_state, addr_zip, addr_country_code, phone),
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("capture", rich_help_panel=PANEL)
@@ -750,6 +865,7 @@ def capture_cmd(
     req_id: ReqIdOpt = None,
     tid: TidOpt = None,
     complete: Annotated[bool, typer.Option("--complete", help="CompleteType=YES: this capture closes the PayPal order.")] = False,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -759,6 +875,8 @@ def capture_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import CaptureRequest
+
         cur = currency_code(currency)
         return CaptureRequest(
             pay_id=pay_id,
@@ -771,7 +889,7 @@ def capture_cmd(
             complete=complete,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 def credit_cmd(
@@ -785,6 +903,7 @@ def credit_cmd(
     req_id: ReqIdOpt = None,
     tid: Annotated[str | None, typer.Option("--tid", help="TID: the capture to refund (required after several partial captures).", show_default=False)] = None,
     note: NoteOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -794,6 +913,8 @@ def credit_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import CreditRequest
+
         cur = currency_code(currency)
         return CreditRequest(
             pay_id=pay_id,
@@ -806,7 +927,7 @@ def credit_cmd(
             note=note,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 app.command("credit", rich_help_panel=PANEL)(credit_cmd)
@@ -827,6 +948,7 @@ def credit_ex_cmd(
     ref_nr: RefNrOpt = None,
     req_id: ReqIdOpt = None,
     account: Annotated[str | None, typer.Option("--account", help="Account: which of your PayPal accounts pays (..128).", show_default=False)] = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -836,6 +958,8 @@ def credit_ex_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import CreditExRequest
+
         cur = currency_code(currency)
         return CreditExRequest(
             trans_id=trans_id,
@@ -850,7 +974,7 @@ def credit_ex_cmd(
             account=account,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("reverse", rich_help_panel=PANEL)
@@ -862,6 +986,7 @@ def reverse_cmd(
     amount: AmountOpt = None,
     amount_minor: AmountMinorOpt = None,
     req_id: ReqIdOpt = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -871,6 +996,8 @@ def reverse_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import ReverseRequest
+
         cur = currency_code(currency)
         return ReverseRequest(
             pay_id=pay_id,
@@ -880,7 +1007,7 @@ def reverse_cmd(
             req_id=req_id,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 
 
 @app.command("reftrans", rich_help_panel=PANEL)
@@ -893,6 +1020,7 @@ def reftrans_cmd(
     amount_minor: AmountMinorOpt = None,
     ref_nr: RefNrOpt = None,
     order_desc: Annotated[str | None, typer.Option("--order-desc", help="OrderDesc (at most 30 characters here).", show_default=False)] = None,
+    timeout: TimeoutOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -902,6 +1030,8 @@ def reftrans_cmd(
     """
 
     def build() -> Request:
+        from axepta.models.requests import ReferenceTransactionRequest
+
         cur = currency_code(currency)
         return ReferenceTransactionRequest(
             billing_agreement_id=billing_agreement,
@@ -912,5 +1042,5 @@ def reftrans_cmd(
             order_desc=order_desc,
         )
 
-    run(ctx, build, yes=yes, dry_run=dry_run)
+    run(ctx, build, yes=yes, dry_run=dry_run, timeout=timeout)
 

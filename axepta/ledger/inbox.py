@@ -179,12 +179,13 @@ def notification_fact(
     (``Auto``/``Manual``), ``tx_type`` (``Order``/``Auth``/``BAID``) and ``paypal_method``;
     ``None`` when a person must look (a ``0…`` code that is not ``00000000``, or a malformed one).
 
-    ``OK``: captured at approval with ``Capture=Auto``; authorised with ``TxType=Auth``; with
-    ``TxType=Order``, a billing agreement or the shortcut the order is approved and awaits its
-    ``Authorize``/``paypalComplete``. Amounts never come from the result (D14)."""
+    ``OK``: a billing agreement (``TxType=BAID``: no money moves, PROTOCOL.md §4.4) and the
+    shortcut are approved; captured at approval with ``Capture=Auto``; authorised with
+    ``TxType=Auth``; with ``TxType=Order`` approved, awaiting its ``Authorize``. Amounts never come
+    from the result (D14)."""
     state = notification.state
     if state == "completed":
-        if (paypal_method or "").lower() == "shortcut":
+        if (paypal_method or "").lower() == "shortcut" or (tx_type or "").lower() == "baid":
             return "approved"
         if (capture or "").lower() == "auto":
             return "captured_at_approval"

@@ -531,14 +531,14 @@ class CreditExRequest(_Base):
     def _one_recipient(self) -> CreditExRequest:
         if (self.payer_id is None) == (self.payer is None):
             raise InvalidRequestError(
-                "PayerID: give exactly one recipient: payer_id, or payer (MassPay)",
+                "PayerID: give exactly one recipient: PayerID, or Payer (MassPay)",
                 field="PayerID" if self.payer_id is not None else "Payer",
                 rule="exactly one of PayerID, Payer",
             )
         if self.payer_id is not None and (self.note is not None or self.subject is not None):
             key = "Note" if self.note is not None else "Subject"
             raise InvalidRequestError(
-                f"{key}: is a MassPay field; it needs payer, not payer_id",
+                f"{key}: is a MassPay field; it needs Payer, not PayerID",
                 field=key,
                 rule="MassPay only",
             )

@@ -273,3 +273,44 @@ def test_progress_only_for_large_files_on_a_terminal(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("sys.stderr", Tty())
     assert batch_cli._progress_enabled(batch_cli.PROGRESS_MIN_BYTES)
     assert not batch_cli._progress_enabled(batch_cli.PROGRESS_MIN_BYTES - 1)
+
+
+# issue 13 items 3 and 5: `-o DIR/`, "ok": true --------------------------------------------------
+
+
+def test_build_into_a_new_directory_with_a_trailing_slash(runner: CliRunner, tmp_path: Path) -> None:
+    src = write_csv(tmp_path)
+    res = run(runner, "--json", "batch", "build", str(src), "-o", str(tmp_path / "out") + "/", "--date", "2024-01-31")
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)
+    assert info["ok"] is True
+    assert (tmp_path / "out").is_dir()
+    assert info["file"] == str(tmp_path / "out" / "T20240131001BNP_DEMO_AXEPTA.dat")
+    assert (tmp_path / "out" / "T20240131001BNP_DEMO_AXEPTA.dat").read_bytes().startswith(b"HEAD,")
+
+
+def test_build_to_a_missing_directory_without_slash_is_a_file(runner: CliRunner, tmp_path: Path) -> None:
+    src = write_csv(tmp_path)
+    res = run(runner, "batch", "build", str(src), "-o", str(tmp_path / "plain.dat"), "--date", "2024-01-31")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "plain.dat").is_file()
+
+
+def test_build_to_a_file_under_a_missing_directory_says_so(runner: CliRunner, tmp_path: Path) -> None:
+    src = write_csv(tmp_path)
+    res = run(runner, "batch", "build", str(src), "-o", str(tmp_path / "nope" / "x.dat"), "--date", "2024-01-31")
+    assert res.exit_code == 2, res.output
+    assert "-o" in res.stderr and "does not exist" in res.stderr and "end it with /" in res.stderr
+
+
+def test_parse_json_says_ok(runner: CliRunner) -> None:
+    res = run(runner, "--json", "batch", "parse", str(GOLDEN / "response_2.4.dat"))
+    assert json.loads(res.stdout)["ok"] is True
+
+
+def test_parse_is_readable_at_80_columns(runner: CliRunner) -> None:
+    res = run(runner, "batch", "parse", str(GOLDEN / "response_2.4.dat"), env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    assert "…" not in res.stdout  # no cell cut
+    assert "Credit failed [CodeExt 10009]" in res.stdout and "2c3d4e5f60718293a4b5c6d7e8f90a1b" in res.stdout

@@ -26,8 +26,8 @@ def write_config(tmp_path: Path, text: str) -> dict[str, str]:
 
 
 def profile(name: str = "shop", mid: str = "SHOP_t", **extra: str) -> str:
-    lines = [f"[profiles.{name}]", f'merchant_id = "{mid}"', f"blowfish_key = '{DEMO_BLOWFISH}'", f"hmac_key = '{DEMO_HMAC}'"]
-    lines += [f"{k} = {v}" for k, v in extra.items()]
+    values = {"merchant_id": f'"{mid}"', "blowfish_key": f"'{DEMO_BLOWFISH}'", "hmac_key": f"'{DEMO_HMAC}'", **extra}
+    lines = [f"[profiles.{name}]", *(f"{k} = {v}" for k, v in values.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -108,6 +108,13 @@ def test_show_people_lists_profile_settings(runner: CliRunner, tmp_path: Path) -
         (profile(environment='"staging"'), "environment must be 'test' or 'production'"),
         (profile(small_amounts_enabled='"maybe"'), "small_amounts_enabled must be true or false"),
         (profile(test_merchant_ids="3"), "test_merchant_ids must be a list"),
+        # issue 11 item 12: profile values are type-checked (never the value in the message)
+        (profile(hmac_key='["a", "b"]'), "profile 'shop': hmac_key must be a string in quotes, not a list"),
+        (profile(blowfish_key="12345678"), "profile 'shop': blowfish_key must be a string in quotes, not a number"),
+        (profile(merchant_id="1"), "profile 'shop': merchant_id must be a string in quotes, not a number"),
+        (profile(charset="true"), "profile 'shop': charset must be a string in quotes, not a boolean"),
+        (profile(small_amounts_enabled="1"), "small_amounts_enabled must be true or false, not a number"),
+        (profile(environment="1"), "environment must be 'test' or 'production', not a number"),
     ],
 )
 def test_show_bad_profile_exit_3(runner: CliRunner, tmp_path: Path, content: str, message: str) -> None:
@@ -146,9 +153,9 @@ def test_check_ok(runner: CliRunner) -> None:
 @pytest.mark.parametrize(
     ("overrides", "name", "verdict", "text"),
     [
-        ({"AXEPTA_BLOWFISH_KEY": ""}, "blowfish_key", "fail", "AXEPTA_BLOWFISH_KEY is not set"),
-        ({"AXEPTA_HMAC_KEY": ""}, "hmac_key", "fail", "AXEPTA_HMAC_KEY is not set"),
-        ({"AXEPTA_MERCHANT_ID": ""}, "merchant_id", "fail", "AXEPTA_MERCHANT_ID is not set"),
+        ({"AXEPTA_BLOWFISH_KEY": ""}, "blowfish_key", "fail", "AXEPTA_BLOWFISH_KEY is empty"),
+        ({"AXEPTA_HMAC_KEY": ""}, "hmac_key", "fail", "AXEPTA_HMAC_KEY is empty"),
+        ({"AXEPTA_MERCHANT_ID": ""}, "merchant_id", "fail", "AXEPTA_MERCHANT_ID is empty"),
         ({"AXEPTA_MERCHANT_ID": "X" * 31}, "merchant_id", "fail", "1 to 30 characters"),
         ({"AXEPTA_MERCHANT_ID": "SHOP_t "}, "merchant_id", "fail", "leading or trailing spaces"),
         ({"AXEPTA_MERCHANT_ID": "SHÖP_t"}, "merchant_id", "warn", "unusual characters"),
@@ -165,7 +172,7 @@ def test_check_ok(runner: CliRunner) -> None:
         ({"AXEPTA_MERCHANT_ID": "SHOP", "AXEPTA_ENVIRONMENT": "test"}, "environment", "fail", "does not end in _t"),
         ({"AXEPTA_MERCHANT_ID": "SHOP", "AXEPTA_ENVIRONMENT": "test", "AXEPTA_TEST_MERCHANT_IDS": "A, SHOP"}, "environment", "ok", "test (AXEPTA_ENVIRONMENT)"),
         ({"AXEPTA_MERCHANT_ID": "SHOP_t", "AXEPTA_ENVIRONMENT": "production", "AXEPTA_ALLOW_ENVIRONMENT_MISMATCH": "1"}, "environment", "ok", "production"),
-        ({"AXEPTA_MERCHANT_ID": "SHOP"}, "environment", "ok", "production (inferred from the merchant ID)"),
+        ({"AXEPTA_MERCHANT_ID": "SHOP"}, "environment", "ok", "production (inferred: the merchant ID does not end in _t"),
         ({"AXEPTA_BASE_URL": "http://127.0.0.1:8765/"}, "base_url", "ok", "loopback: a local simulator"),
         ({"AXEPTA_BASE_URL": "http://127.0.0.1:8765/", "AXEPTA_MERCHANT_ID": "LIVE"}, "base_url", "fail", "refused in production"),
         ({"AXEPTA_BASE_URL": "http://gateway.example/"}, "base_url", "fail", "must use https"),
@@ -343,3 +350,56 @@ def test_browser_base_url_is_checked(runner: CliRunner, tmp_path: Path) -> None:
     cfg = write_config(tmp_path, profile(environment='"test"', browser_base_url='"https://www.computop-paygate.com/"'))
     res = runner.invoke(app, ["--json", "--profile", "shop", "config", "show"], env=cfg)
     assert json.loads(res.stdout)["browser_base_url"] == "https://www.computop-paygate.com/"
+
+
+# ------------------------------------------------------- issue 11 item 12, issue 13 item 4: settings
+
+
+@pytest.mark.parametrize("extra", [{"hmac_key": '["a", "b"]'}, {"blowfish_key": "12345678"}])
+def test_check_refuses_badly_typed_profile_values(runner: CliRunner, tmp_path: Path, extra: dict[str, str]) -> None:
+    res = runner.invoke(app, ["--profile", "shop", "config", "check"], env=write_config(tmp_path, profile(**extra)))
+    assert res.exit_code == 3, res.output
+    assert "must be a string in quotes" in res.stderr
+    assert "12345678" not in res.output + res.stderr and '"a"' not in res.stderr
+
+
+@pytest.mark.parametrize("name", ["AXEPTA_MERCHANT_ID", "AXEPTA_BLOWFISH_KEY", "AXEPTA_HMAC_KEY", "AXEPTA_CHARSET", "AXEPTA_TEST_MERCHANT_IDS"])
+@pytest.mark.parametrize("command", [["config", "show"], ["config", "check"], ["capture", "0123456789ABCDEF0123456789ABCDEF", "--trans-id", "T", "--amount", "12", "--currency", "EUR", "--yes"]])
+def test_undecodable_environment_variable_exit_3(runner: CliRunner, name: str, command: list[str]) -> None:
+    undecodable = b"\xff\xfekey".decode("utf-8", "surrogateescape")  # what Python makes of such bytes
+    res = runner.invoke(app, command, env=env(**{name: undecodable}))
+    assert res.exit_code == 3, res.output
+    assert f"environment variable {name} holds bytes that are not valid text" in res.stderr
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_empty_is_not_unset_and_all_missing_are_named(runner: CliRunner) -> None:
+    res = runner.invoke(
+        app,
+        ["capture", "0123456789ABCDEF0123456789ABCDEF", "--trans-id", "T", "--amount", "12", "--currency", "EUR", "--yes"],
+        env={"AXEPTA_MERCHANT_ID": "SHOP_t", "AXEPTA_BLOWFISH_KEY": "", "COLUMNS": "200"},
+    )
+    assert res.exit_code == 3, res.output
+    text = " ".join(res.stderr.split())
+    assert "AXEPTA_BLOWFISH_KEY (empty) and AXEPTA_HMAC_KEY (not set)" in text
+
+
+def test_profile_missing_keys_named_at_once(runner: CliRunner, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, '[profiles.shop]\nmerchant_id = "SHOP_t"\nblowfish_key = ""\n')
+    res = runner.invoke(app, ["--profile", "shop", "crypto", "encrypt", "A=1"], env=cfg)
+    assert res.exit_code == 3
+    assert "lacks blowfish_key (empty) and hmac_key (not set)" in " ".join(res.stderr.split())
+
+
+def test_production_inferred_from_the_merchant_id_is_said(runner: CliRunner) -> None:
+    res = runner.invoke(app, ["--json", "config", "show"], env=env(AXEPTA_MERCHANT_ID="SHOP42"))
+    data = json.loads(res.stdout)
+    assert data["environment"] == "production"
+    assert "does not end in _t" in data["environment_source"] and "AXEPTA_ENVIRONMENT" in data["environment_source"]
+
+
+@pytest.mark.parametrize("value", ["TEST", "Test", " test "])
+def test_environment_case_rule_is_the_flags_rule(runner: CliRunner, value: str) -> None:
+    res = runner.invoke(app, ["--json", "config", "show"], env=env(AXEPTA_ENVIRONMENT=value))
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["environment"] == "test"

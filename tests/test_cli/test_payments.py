@@ -397,9 +397,20 @@ def test_amount_major_units(runner: CliRunner, gateway: Gateway, amount: str, cu
     [
         (["--amount", "100.50", "--currency", "HUF"], "PayPal sends HUF, JPY and TWD without decimals"),
         (["--amount", "12.345", "--currency", "EUR"], "more than 2 decimal places"),
-        (["--amount", "twelve", "--currency", "EUR"], "is not a decimal number"),
-        (["--amount", "-1", "--currency", "EUR"], "must not be negative"),
-        (["--amount", "0.50", "--currency", "EUR"], "below 100 minor units"),
+        (["--amount", "twelve", "--currency", "EUR"], "--amount: 'twelve' is not a plain decimal amount"),
+        (["--amount", "-1", "--currency", "EUR"], "--amount: '-1' is not a plain decimal amount"),
+        (["--amount", "1e3", "--currency", "EUR"], "--amount: '1e3' is not a plain decimal amount; write digits with an optional decimal point, e.g. 12, 12.5 or 12.50"),
+        (["--amount", "1_000", "--currency", "EUR"], "--amount: '1_000' is not a plain decimal amount"),
+        (["--amount", "+12", "--currency", "EUR"], "--amount: '+12' is not a plain decimal amount"),
+        (["--amount", "1 000", "--currency", "EUR"], "--amount: '1 000' is not a plain decimal amount"),
+        (["--amount", "١٢", "--currency", "EUR"], "--amount: '١٢' is not a plain decimal amount"),
+        (["--amount", "１２", "--currency", "EUR"], "--amount: '１２' is not a plain decimal amount"),
+        (["--amount-minor", "1e3", "--currency", "EUR"], "--amount-minor: '1e3' is not a whole number of minor units; write ASCII digits only"),
+        (["--amount-minor", "1_000", "--currency", "EUR"], "--amount-minor: '1_000' is not a whole number"),
+        (["--amount-minor", "+1000", "--currency", "EUR"], "--amount-minor: '+1000' is not a whole number"),
+        (["--amount-minor", "1000.0", "--currency", "EUR"], "--amount-minor: '1000.0' is not a whole number"),
+        (["--amount-minor", "١٠٠٠", "--currency", "EUR"], "--amount-minor: '١٠٠٠' is not a whole number"),
+        (["--amount", "0.50", "--currency", "EUR"], "below 100 minor units, which needs helpdesk approval (set AXEPTA_SMALL_AMOUNTS_ENABLED=true"),
         (["--amount", "12", "--amount-minor", "1200", "--currency", "EUR"], "give exactly one of --amount and --amount-minor"),
         (["--currency", "EUR"], "give exactly one of --amount and --amount-minor"),
         (["--amount", "12", "--currency", "EURO"], "3-letter ISO 4217"),
@@ -587,7 +598,7 @@ def test_gateway_codes_explained(runner: CliRunner, gateway: Gateway, creds: Cre
         ({"AXEPTA_MERCHANT_ID": "SHOP", "AXEPTA_ENVIRONMENT": "test"}, "does not end in _t"),
         ({"AXEPTA_MERCHANT_ID": "LIVE", "AXEPTA_BASE_URL": "http://127.0.0.1:9/"}, "refused in production"),
         ({"AXEPTA_BASE_URL": "ftp://gateway.example/"}, "must use https"),
-        ({"AXEPTA_HMAC_KEY": ""}, "AXEPTA_HMAC_KEY is not set"),
+        ({"AXEPTA_HMAC_KEY": ""}, "environment variable AXEPTA_HMAC_KEY (empty) must be set"),
         ({"AXEPTA_BLOWFISH_KEY": "abc"}, "4 to 56 bytes"),
     ],
 )
@@ -677,3 +688,116 @@ def test_unconfigured_logging_does_not_repeat_the_error(runner: CliRunner, gatew
     with AxeptaClient(creds) as client, pytest.raises(Exception, match="21500061"):
         client.capture(pay_id=PAY_ID, trans_id="TX-1", amount=1234, currency="EUR")
     assert "axepta call operation=capture" in sink.getvalue()
+
+
+# ------------------------------------------------------------------ messages in the CLI's words
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["credit-ex", "--trans-id", "T", *MONEY], "error: --payer-id: give exactly one recipient: --payer-id, or --payer (MassPay)"),
+        (["credit-ex", "--trans-id", "T", "--payer-id", "P1", "--note", "n", *MONEY], "error: --note: is a MassPay field; it needs --payer, not --payer-id"),
+        ([*ORDER_ARGS, "--capture", "Manual"], "error: --tx-type: is mandatory with --capture=Manual"),
+        ([*ORDER_ARGS, "--tx-type", "BAID"], "error: --ref-nr: is mandatory with --tx-type=BAID"),
+        (["capture", "0123", "--trans-id", "T", *MONEY], "error: PAYID: must be exactly 32 characters long"),
+    ],
+)
+def test_messages_name_options_not_python_fields(runner: CliRunner, gateway: Gateway, args: list[str], text: str) -> None:
+    res = invoke(runner, [*args, "--yes"])
+    assert res.exit_code == 2, res.output
+    assert text in " ".join(res.stderr.split())
+    assert "payer_id" not in res.stderr and "Value error" not in res.stderr
+    assert gateway.calls == 0
+
+
+# ------------------------------------------------------- exit 5: output failed after money moved
+
+
+class _Broken:
+    """A stdout that fails like a closed pipe or /dev/full."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+
+    def write(self, text: str) -> int:
+        raise self.error
+
+    def flush(self) -> None:
+        raise self.error
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("error", [BrokenPipeError(32, "Broken pipe"), OSError(28, "No space left on device")], ids=["closed-pipe", "dev-full"])
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["table", "json"])
+def test_output_failure_after_success_exits_5(
+    runner: CliRunner, gateway: Gateway, monkeypatch: pytest.MonkeyPatch, error: OSError, json_flag: list[str]
+) -> None:
+    from rich.console import Console
+
+
+    broken = _Broken(error)
+    monkeypatch.setattr(payments, "emit_json", lambda obj: broken.write("x"))
+    monkeypatch.setattr(payments, "stdout", lambda: Console(file=broken, soft_wrap=True))  # type: ignore[arg-type]
+    res = invoke(runner, [*json_flag, "capture", PAY_ID, "--trans-id", "TX-1", *MONEY, "--req-id", "REQ5", "--yes"])
+    assert gateway.calls == 1
+    assert res.exit_code == 5, res.output
+    err = " ".join(res.stderr.split())
+    assert "capture succeeded" in err and "could not be written" in err and "do not retry" in err.lower()
+    assert "ReqId: REQ5" in err and PAY_ID in err and "Code 00000000" in err
+    assert "Traceback" not in res.output
+
+
+# ----------------------------------------------------------------------------- --timeout SECONDS
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_payment_command_passes_timeout_to_the_client(
+    runner: CliRunner, gateway: Gateway, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    seen: list[Any] = []
+    real = payments.make_client
+
+    def spy(settings: Any, credentials: Any, http: Any, timeout: float | None = None) -> Any:
+        seen.append(timeout)
+        return real(settings, credentials, http, timeout)
+
+    monkeypatch.setattr(payments, "make_client", spy)
+    res = invoke(runner, [*COMMANDS[name], "--timeout", "7.5", "--yes"])
+    assert res.exit_code == 0, res.output
+    assert seen == [7.5]
+    client = real(*[None] * 0, settings=_settings(), credentials=_creds(), http=None, timeout=7.5)  # type: ignore[misc]
+    assert client._deadline == 7.5
+
+
+def _settings() -> Any:
+    from axepta.cli.config import Settings
+
+    return Settings(
+        source="environment", profile=None, config_path=None, merchant_id=DEMO_MID, blowfish_key=None, hmac_key=None,  # type: ignore[arg-type]
+        charset="iso-8859-1", declared_environment="test", base_url=BASE, base_url_source="default",
+    )
+
+
+def _creds() -> Credentials:
+    from tests.conftest import DEMO_BLOWFISH
+
+    return Credentials(DEMO_MID, DEMO_BLOWFISH, DEMO_HMAC)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1e3", "nan"])
+def test_timeout_must_be_a_positive_number_of_seconds(runner: CliRunner, gateway: Gateway, value: str) -> None:
+    res = invoke(runner, [*COMMANDS["capture"], "--timeout", value, "--yes"])
+    assert res.exit_code == 2, res.output
+    assert "--timeout" in res.stderr and "seconds" in res.stderr
+    assert gateway.calls == 0
+
+
+@pytest.mark.parametrize("extra", [["--yes"], ["--dry-run"]])
+def test_people_output_is_readable_at_80_columns(runner: CliRunner, gateway: Gateway, extra: list[str]) -> None:
+    res = invoke(runner, [*COMMANDS["capture"], *extra], COLUMNS="80")
+    assert res.exit_code == 0, res.output
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    assert "…" not in res.stdout

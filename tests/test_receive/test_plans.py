@@ -130,6 +130,7 @@ def test_redelivery() -> None:
         ("OK", "00000000", "Manual", "Auth", None, "authorized"),
         ("OK", "00000000", "Manual", "Order", None, "approved"),
         ("OK", "00000000", "Auto", None, "shortcut", "approved"),
+        ("OK", "00000000", "Auto", "BAID", None, "approved"),  # an agreement moves no money
         ("AUTHORIZE_REQUEST", "00000000", "Manual", "Order", None, "approved"),
         ("FAILED", "21500067", "Auto", None, None, "failed"),
         ("Timeout", "00000000", "Manual", "Order", None, "expired"),

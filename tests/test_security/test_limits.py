@@ -243,7 +243,7 @@ def test_the_simulator_refuses_request_bodies_over_1_mib(merchant: Credentials) 
 def test_batch_fields_over_their_format_are_refused_naming_the_line() -> None:
     lines = [
         "HEAD,BNP_DEMO_AXEPTA,20240131,1.4",
-        "PAYPAL,Capture,1999,EUR," + "T" * (1 << 20) + ",INV-1,1b2c3d4e5f60718293a4b5c6d7e8f90a,YES,7PX12345AB678901C",
+        "PAYPAL,Capture,1999,EUR," + "T" * 4000 + ",INV-1,1b2c3d4e5f60718293a4b5c6d7e8f90a,YES,7PX12345AB678901C",  # longer lines: tests/test_batch/test_line_cap.py
         "FOOT,1,1999",
     ]
     with pytest.raises(BatchError, match=r"line 2: TransID: .*ans\.\.64"), BatchReader(lines) as reader:
