@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench clean install demo
+.PHONY: test lint typecheck pytest bench clean install demo browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# The browser tests need Debian's Chromium: installed here where the machine allows (root, apt).
+browser:
+	@scripts/ensure-chromium
+
+test: lint typecheck browser pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

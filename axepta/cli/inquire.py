@@ -144,6 +144,10 @@ def inquire_cmd(
         typer.Option("--currency", help="Expected currency: a reply in another one is refused.", show_default=False),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the URL and the fields that would be sent (MAC and Data redacted); send nothing.")] = False,
+    timeout: Annotated[
+        str | None,
+        typer.Option("--timeout", metavar="SECONDS", help="Overall deadline in seconds, retries included (default 45, PROTOCOL.md §3.3). An inquiry changes nothing: asking again is safe.", show_default=False),
+    ] = None,
 ) -> None:
     """Ask the gateway for a payment's status and amounts (inquire.aspx, or inquire24.aspx by TransID).
 
@@ -151,8 +155,11 @@ def inquire_cmd(
     moves, so nothing is confirmed; "not found" and "unavailable" (a test merchant that does not
     serve inquiries) are answers and exit 0."""
     from axepta.cli.config import check_guard, load_settings
+    from axepta.cli.payments import timeout_seconds
     from axepta.client import AxeptaClient
 
+    deadline = timeout_seconds(timeout)
+    extra: dict[str, Any] = {} if deadline is None else {"timeout": deadline}
     settings = load_settings(ctx)
     credentials = settings.credentials()
     check_guard(settings)
@@ -161,7 +168,7 @@ def inquire_cmd(
     logger.addHandler(quiet)
     try:
         with _common.make_http_client() as http, AxeptaClient(
-            credentials, base_url=settings.base_url, browser_base_url=settings.browser_base_url, http_client=http
+            credentials, base_url=settings.base_url, browser_base_url=settings.browser_base_url, http_client=http, **extra
         ) as client:
             prepared = client.prepare_inquiry(trans_id=trans_id, pay_id=pay_id)
             if dry_run:

@@ -86,7 +86,8 @@ def serve(
         env["AXEPTA_DATABASE_URL"] = url
     os.environ.update(env)
     base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
-    routes = ["/axepta/notify", *(["/paypal/ipn"] if receivers else []), "/healthz"]
+    routes = ["/axepta/notify", *(["/paypal/ipn"] if receivers else []), "/healthz",
+              *(["/admin/"] if os.environ.get("AXEPTA_ADMIN_TOKEN") else [])]  # fmt: skip
     if state(ctx).json:
         emit_json({"url": base + "/", "routes": routes, "workers": workers, "database": shown_url,
                    "paypal_receivers": receivers, "merchant_id": credentials.merchant_id})

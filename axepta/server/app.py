@@ -21,8 +21,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
+import httpx
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from axepta.credentials import Credentials
 from axepta.errors import ConfigurationError
@@ -48,6 +49,8 @@ def create_app(
     background: bool = True,
     interval: float = 1.0,
     concurrency: int = 8,
+    gateway_base_url: str | None = None,
+    http_client_factory: Callable[[], httpx.Client] | None = None,
 ) -> Starlette:
     """An ASGI application (Starlette) receiving into ``ledger`` for the merchant of
     ``credentials``: ``POST``/``GET /axepta/notify`` (answers per LEDGER.md), ``POST /paypal/ipn``
@@ -56,8 +59,12 @@ def create_app(
 
     ``background`` runs the loop that verifies stored IPN and delivers events every ``interval``
     seconds. ``concurrency`` bounds the units of work of the books running at once in this
-    process (each holds a database connection). ``admin_token`` and ``allow_money_actions`` are for the admin pages, which this
-    version does not serve; the token is kept out of every repr and log."""
+    process (each holds a database connection).
+
+    ``admin_token`` mounts the administrator's pages under ``/admin/`` (docs/admin.md; at least 16
+    characters; kept out of every page, repr and log). ``allow_money_actions`` adds capture, refund
+    and reverse to them, sent by a client journaled in ``ledger`` to ``gateway_base_url`` (the
+    production gateway when ``None``) through ``http_client_factory()`` when given."""
     if not isinstance(credentials, Credentials):
         raise ConfigurationError("create_app needs the merchant's Credentials")
     if interval <= 0:
@@ -70,12 +77,15 @@ def create_app(
 
         verification_url(b"", verify_url=ipn_verify_url)  # https, or http to loopback: else ConfigurationError
     receiver = Receiver(ledger, credentials, receivers, ipn_verify_url, ipn_environment, concurrency)
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/axepta/notify", receiver.notify, methods=["POST", "GET"], name="notify"),
         Route("/healthz", receiver.healthz, methods=["GET"], name="healthz"),
     ]
     if receivers:
         routes.append(Route("/paypal/ipn", receiver.ipn, methods=["POST"], name="paypal_ipn"))
+    if admin_token is not None:
+        routes += _admin(ledger, credentials, admin_token, receiver, allow_money_actions, gateway_base_url,
+                         http_client_factory)  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,6 +100,42 @@ def create_app(
     app.state.allow_money_actions = allow_money_actions
     app.state.admin = admin_token is not None
     return app
+
+
+def _admin(
+    ledger: Ledger,
+    credentials: Credentials,
+    admin_token: str,
+    receiver: Receiver,
+    allow_money_actions: bool,
+    gateway_base_url: str | None,
+    http_client_factory: Callable[[], httpx.Client] | None,
+) -> list[BaseRoute]:
+    from axepta.server.admin.actions import MoneyActions
+    from axepta.server.admin.views import admin_routes
+
+    actions = None
+    if allow_money_actions:
+        from axepta.client import AxeptaClient
+
+        def client() -> AxeptaClient:
+            options: dict[str, Any] = {"ledger": ledger}
+            if gateway_base_url is not None:
+                options["base_url"] = gateway_base_url
+            if http_client_factory is not None:
+                options["http_client"] = http_client_factory()
+            return AxeptaClient(credentials, **options)
+
+        actions = MoneyActions(ledger, client)
+    def replay(message_id: int) -> Any:
+        return ledger.replay(
+            message_id, credentials=credentials, receivers=receiver.paypal_receivers, verify_url=receiver.verify_url
+        )
+
+    try:
+        return admin_routes(ledger, credentials, admin_token=admin_token, actions=actions, replay=replay)
+    except ValueError as exc:
+        raise ConfigurationError(f"admin token: {exc}") from None
 
 
 async def _background(receiver: Receiver, interval: float) -> None:
@@ -150,4 +196,6 @@ def app_from_env() -> Starlette:
         ipn_verify_url=os.environ.get("AXEPTA_IPN_VERIFY_URL") or None,
         ipn_environment=environment,  # type: ignore[arg-type]
         interval=interval,
+        allow_money_actions=os.environ.get("AXEPTA_ALLOW_MONEY_ACTIONS") == "1",
+        gateway_base_url=os.environ.get("AXEPTA_BASE_URL") or None,
     )

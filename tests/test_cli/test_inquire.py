@@ -173,3 +173,19 @@ def test_network_failure_exits_4_after_three_attempts(runner: CliRunner, monkeyp
     assert result.exit_code == 4 and route.call_count == 3
     error = as_json(result)["error"]
     assert error["type"] == "TransportError" and "asking again is safe" in error["message"] and "req_id" not in error
+
+
+def test_timeout_option(runner: CliRunner, sim: Simulator, creds: Credentials) -> None:
+    pay_id = paid(sim, creds, "CLI-8")
+    assert as_json(run(runner, "--json", "inquire", "--trans-id", "CLI-8", "--pay-id", pay_id, "--timeout", "2.5"))["found"] is True
+    result = run(runner, "--json", "inquire", "--trans-id", "CLI-8", "--timeout", "0")
+    assert result.exit_code == 2 and as_json(result)["error"]["field"] == "timeout"
+    assert "requests:inquire24" not in sim.stats()  # refused before anything was sent
+
+
+def test_help_imports_no_client() -> None:
+    from tests.test_cli.test_startup import _heavy, _modules_after
+
+    out, modules = _modules_after("inquire", "--help")
+    assert "--trans-id" in out and "--pay-id" in out
+    assert _heavy(modules) == []

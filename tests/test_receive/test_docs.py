@@ -185,7 +185,7 @@ def test_serve_and_ipn_send_console(tmp_path: Path) -> None:
 
 
 def test_serve_console_block_shows_the_real_first_lines() -> None:
-    (_, migrate_out), (_, serve_out) = console(0)
-    assert migrate_out == []
+    ((command, serve_out),) = console(0)
+    assert command == "axepta serve --workers 4 --paypal-receiver shop@example.com"
     assert serve_out[0] == "axepta receiver on http://127.0.0.1:8000/ (4 workers), books sqlite:///axepta.db"
     assert serve_out[1:] == ["  routes: /axepta/notify, /paypal/ipn, /healthz", "  Ctrl-C or SIGTERM stops it"]
