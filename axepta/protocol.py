@@ -837,6 +837,8 @@ class ProtocolCore:
             module = ""
         if module in _PARAMETER_MODULES and prepared.relaxed:
             explanation += "; the request relied on relaxed rules: " + "; ".join(prepared.relaxed)
+        if code in _AUTH_CODES:
+            explanation += _charset_hint(prepared, self.credentials.charset)
         cls = GatewayAuthenticationError if code in _AUTH_CODES else GatewayError
         message = (
             f"{op.label}: the gateway answered Code {code} ({explanation})"
@@ -1105,6 +1107,20 @@ def _transport_error(op: Operation, prepared: PreparedRequest, failure: SendFail
     else:
         message = f"{op.label}: {failure.reason} after the request was sent; the outcome is unknown. " + _retry_advice(prepared)
     return TransportError(message, req_id=prepared.req_id, sent=failure.sent, operation=op.name)
+
+
+def _charset_hint(prepared: PreparedRequest, charset: str) -> str:
+    """For a MAC refusal (20100044/20120044) of a request with non-ASCII text: the likely cause
+    is a merchant account set up for another charset (issue 12 item 2). Names fields only."""
+    texts = [key for key, value in prepared.fields.items() if key != "MAC" and not value.isascii()]
+    if not texts:
+        return ""
+    other = "ISO-8859-1" if charset == "utf-8" else "UTF-8"
+    return (
+        f"; the request carries non-ASCII text ({', '.join(texts)}) encoded as {charset}: if the merchant "
+        f"account expects {other}, Len no longer matches what the platform decodes and the MAC fails — "
+        "check the charset setting (AXEPTA_CHARSET, the profile's charset, Credentials(charset=...))"
+    )
 
 
 def _relaxed_rules(request: Request) -> tuple[str, ...]:

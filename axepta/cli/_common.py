@@ -91,13 +91,14 @@ def state(ctx: typer.Context) -> State:
 def stdout() -> Console:
     from rich.console import Console  # rich is loaded by the commands that print, not by --version
 
-    return Console(soft_wrap=True)
+    # emoji=False: text such as "MID:BLOWFISH:HMAC" or a Description must not turn into emoji
+    return Console(soft_wrap=True, emoji=False)
 
 
 def stderr() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def emit_json(obj: Any) -> None:
@@ -387,4 +388,9 @@ def make_http_client() -> httpx.Client:
     so it stays out of ``--help``."""
     import httpx  # imported here: commands that never talk to the gateway stay fast
 
-    return httpx.Client(timeout=httpx.Timeout(45, connect=5, read=30), follow_redirects=False)
+    from axepta import _http
+
+    # the library's network backend: every socket operation ends by the call's deadline
+    return httpx.Client(
+        timeout=httpx.Timeout(45, connect=5, read=30), follow_redirects=False, transport=_http.sync_transport()
+    )

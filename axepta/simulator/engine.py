@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import heapq
 import itertools
 import logging
@@ -51,7 +52,13 @@ from axepta.errors import AxeptaError
 from axepta.simulator import _codes as codes
 from axepta.simulator._validate import OPERATION_SPECS, validate
 from axepta.simulator.faults import Faults, endpoint_name
-from axepta.simulator.notifier import NOTIFY_RETRY_GAPS_MINUTES, Delivery, Notifier, Scheduler
+from axepta.simulator.notifier import (
+    NOTIFY_RETRY_GAPS_MINUTES,
+    Delivery,
+    Notifier,
+    Scheduler,
+    Timer,
+)
 
 if TYPE_CHECKING:
     from axepta.simulator.transport import SimulatorTransport
@@ -398,6 +405,7 @@ class Simulator:
         pending_timeout_minutes: float = 180.0,
         max_payments: int = 10_000,
         max_req_ids: int = 100_000,
+        max_deliveries: int = 10_000,
         seed: int | None = None,
         paypal_base_url: str = DEFAULT_PAYPAL_BASE_URL,
         mac_required: Iterable[str] = _ALL_OPS,
@@ -428,6 +436,8 @@ class Simulator:
         self._payments: OrderedDict[str, _Payment] = OrderedDict()
         self._finished = _Finished()
         self._seq = itertools.count()
+        #: the ~3 h timers of open AUTHORIZE_REQUESTs, cancelled when their payment is forgotten
+        self._expiry: dict[str, Timer] = {}
         self._by_token: dict[str, str] = {}
         self._agreements: OrderedDict[str, _Agreement] = OrderedDict()
         self._req_ids: OrderedDict[tuple[str, str], SimResponse] = OrderedDict()
@@ -441,6 +451,7 @@ class Simulator:
             time_factor=self.time_factor,
             gaps_minutes=tuple(notify_gaps_minutes),
             clock=clock,
+            max_deliveries=max_deliveries,
         )
         self.faults = Faults(self.notifier)
         self._closed = False
@@ -515,9 +526,15 @@ class Simulator:
         return self.notifier.wait_idle(timeout)
 
     def stats(self) -> dict[str, int]:
-        """Counters: ``requests``, ``requests:<endpoint>``, ``code:<code>``, ``faults:<kind>``."""
+        """Counters: ``requests``, ``requests:<endpoint>``, ``code:<code>``, ``faults:<kind>``,
+        ``replays``, ``evicted``, ``notifications:abandoned`` (pending notifications given up
+        when the delivery log was full)."""
         with self._lock:
-            return dict(self._stats)
+            stats = dict(self._stats)
+        abandoned = self.notifier.abandoned
+        if abandoned:
+            stats["notifications:abandoned"] = abandoned
+        return stats
 
     def record_fault(self, kind: str) -> None:
         """Count one injected fault (``faults:<kind>`` in :meth:`stats`)."""
@@ -686,6 +703,7 @@ class Simulator:
         mac = params.get("MAC")
         if not mac:
             if op in self.mac_required:
+                self._log_charset_hint(merchant, op, params, codes.MAC_MISSING)
                 return self._failure(merchant, op, params, codes.MAC_MISSING, None)
         elif not verify(
             merchant.credentials.hmac_key_bytes(),
@@ -696,6 +714,7 @@ class Simulator:
             params.get("Amount", ""),
             params.get("Currency", ""),
         ):
+            self._log_charset_hint(merchant, op, params, codes.MAC_INVALID)
             return self._failure(merchant, op, params, codes.MAC_INVALID, None)
         req_id = params.get("ReqId") if op in _REQ_ID_OPS else None
         with self._lock:
@@ -725,6 +744,24 @@ class Simulator:
             return parse_params(merchant.credentials.codec.decrypt(data, length)), None
         except AxeptaError:
             return None, codes.DATA_INVALID
+
+    @staticmethod
+    def _log_charset_hint(merchant: _Merchant, op: str, params: Params, code: str) -> None:
+        """A MAC refusal of a request with non-ASCII text: say that the likely cause is a client
+        encoding another charset than the merchant's (issue 12 item 2). Names fields, never
+        values, keys, ``Data`` or the MAC."""
+        texts = [key for key in params if key.upper() != "MAC" and not params[key].isascii()]
+        if not texts:
+            return
+        charset = merchant.credentials.charset
+        other = "ISO-8859-1" if charset == "utf-8" else "UTF-8"
+        logger.warning(
+            "%s refused with %s (MAC) for MerchantID=%s, a request with non-ASCII text (%s): likely a "
+            "charset mismatch: this merchant is set up for %s; a client encoding %s sends more bytes "
+            "than Len counts characters, so the end of the text (often the MAC) falls outside Len; "
+            "check the client's charset setting",
+            op, code, merchant.mid, ", ".join(texts), charset, other,
+        )
 
     def _unauthenticated(self, op: str, mid: str, code: str) -> SimResponse:
         # no key to encrypt with: a plain failure
@@ -818,6 +855,9 @@ class Simulator:
                 break
         gone = self._payments.pop(victim) if victim is not None else self._payments.popitem(last=False)[1]
         gone.books = None
+        timer = self._expiry.pop(gone.pay_id, None)
+        if timer is not None:
+            self._scheduler.cancel(timer)
         if gone.token:
             self._by_token.pop(gone.token, None)
         self._stats["evicted"] += 1
@@ -1181,9 +1221,9 @@ class Simulator:
             p.state = "pending_completion" if p.shortcut else "order_approved"
             status = "AUTHORIZE_REQUEST"
             generation = p.generation
-            self._scheduler.call_later(
+            self._expiry[p.pay_id] = self._scheduler.call_later(
                 self.pending_timeout_minutes * 60.0 * self.time_factor,
-                lambda: self._timeout(p.pay_id, generation),
+                functools.partial(self._timeout, p.pay_id, generation),
             )
         elif p.capture == "Manual":
             p.authorized, p.auth_tid, p.state = p.amount, self._paypal_id(), "authorized"
@@ -1198,6 +1238,7 @@ class Simulator:
 
     def _timeout(self, pay_id: str, generation: int) -> None:
         with self._lock:
+            self._expiry.pop(pay_id, None)
             p = self._payments.get(pay_id)
             if p is not None and p.generation == generation and p.state in _PENDING and not self._closed:
                 p.state = "expired"

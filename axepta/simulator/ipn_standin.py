@@ -19,6 +19,7 @@ The verify server binds loopback addresses only; every wait is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -35,6 +36,7 @@ from urllib.parse import quote_plus, urlsplit
 
 import httpx
 
+from axepta import _http
 from axepta.errors import ConfigurationError, InvalidRequestError
 from axepta.fields import is_loopback_host
 from axepta.ipn import MAX_IPN_BYTES
@@ -346,17 +348,23 @@ class IpnStandIn:
         self.remember(body)
         txn_id = _txn_id_of(body)
         start = time.monotonic()
-        client = http_client if http_client is not None else httpx.Client(follow_redirects=False)
+        client = http_client if http_client is not None else httpx.Client(
+            follow_redirects=False, transport=_http.sync_transport()
+        )
         status: int | None = None
         error: str | None = None
         try:
-            response = client.post(
-                to, content=body, timeout=timeout,
+            # one deadline over the whole post; the answer matters by its status only: asked
+            # uncompressed, at most 64 KiB of it read (axepta._http)
+            with _http.deadline_scope(start + timeout), client.stream(
+                "POST", to, content=body, timeout=timeout,
                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
-                         "User-Agent": "PayPal IPN ( https://www.paypal.com/ipn )"},
-            )
-            status = response.status_code
-        except httpx.HTTPError as exc:
+                         "User-Agent": "PayPal IPN ( https://www.paypal.com/ipn )", **_http.ACCEPT_IDENTITY},
+            ) as response:  # fmt: skip
+                with contextlib.suppress(_http.BodyTooLarge):
+                    _http.read_body(response, 64 * 1024, start + timeout)
+                status = response.status_code
+        except (httpx.HTTPError, _http.DeadlineExceeded, _http.EncodingRefused) as exc:
             error = f"the listener could not be reached ({type(exc).__name__})"
         finally:
             if http_client is None:

@@ -13,6 +13,7 @@ without their query (a GET in redirect mode carries ``Data``).
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -40,6 +41,17 @@ class _HTTPServer(ThreadingHTTPServer):
     # its SYNs dropped and retried after 1 s; the kernel caps this at net.core.somaxconn
     request_queue_size = 1024
     simulator: Simulator
+    idle_timeout: float | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is one log line; anything else is logged with its traceback
+        (never printed raw to stderr, as socketserver does)."""
+        exc = sys.exc_info()[1]
+        where = ":".join(str(part) for part in client_address) if isinstance(client_address, tuple) else "?"
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            logger.info("client %s disconnected early (%s)", where, type(exc).__name__)
+        else:
+            logger.error("error while serving %s: %s: %s", where, type(exc).__name__, exc, exc_info=exc)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -48,6 +60,12 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out in separate writes: without TCP_NODELAY, delayed ACKs cost 40 ms
     disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        # an idle keep-alive connection (or a client that stops mid-request) is closed after
+        # the server's idle_timeout instead of holding its thread forever
+        self.connection.settimeout(self.server.idle_timeout)
 
     def do_GET(self) -> None:
         self._serve()
@@ -104,14 +122,22 @@ class SimulatorServer:
 
     :meth:`start` runs it in a background thread (or use the object as a context manager);
     :meth:`serve_forever` runs it in the calling thread until :meth:`stop` or Ctrl-C. ``url``
-    is ``http://127.0.0.1:<port>/``. Raises ``OSError`` when the port is taken."""
+    is ``http://127.0.0.1:<port>/``. Raises ``OSError`` when the port is taken.
+    ``idle_timeout`` (30 s) closes a connection that sends nothing for that long (between
+    requests, or in the middle of one); a client that disconnects before its answer is one
+    ``INFO`` line of the ``axepta.simulator`` logger."""
 
-    def __init__(self, simulator: Simulator, *, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, simulator: Simulator, *, port: int = 0, host: str = "127.0.0.1", idle_timeout: float = 30.0
+    ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the simulator binds loopback addresses only")
+        if idle_timeout <= 0:
+            raise ValueError("idle_timeout must be > 0")
         self.simulator = simulator
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.simulator = simulator
+        self._httpd.idle_timeout = idle_timeout
         self.host = host
         self.port: int = self._httpd.server_address[1]
         self.url = f"http://{host}:{self.port}/"

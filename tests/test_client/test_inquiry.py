@@ -408,3 +408,24 @@ def test_the_mac_is_computed_like_computop_s_calculator(credentials: Credentials
     prepared = core.prepare_inquiry(InquireRequest(pay_id=PAY_ID, trans_id="T-1"))
     expected = sign(credentials.hmac_key_bytes(), PAY_ID, "T-1", credentials.merchant_id, "", "")
     assert prepared.fields["MAC"] == expected
+
+
+async def test_no_secret_data_or_mac_in_logs_or_errors(client: Any, gateway: Gateway, mock: respx.MockRouter, caplog: pytest.LogCaptureFixture) -> None:
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        fields = gateway.request_fields(request)
+        sent.extend([fields["MAC"], dict(httpx.QueryParams(request.content.decode()))["Data"]])
+        if len(sent) > 2:
+            return httpx.Response(200, text=gateway.encrypted(failed(fields, gateway.credentials.merchant_id, "20110001", "format")))
+        return httpx.Response(200, text=gateway.encrypted(found(gateway, fields)))
+
+    mock.post("inquire.aspx").mock(side_effect=answer)
+    with caplog.at_level(logging.DEBUG):
+        result = await invoke(client, "inquire", trans_id="T-1", pay_id=PAY_ID)
+        with pytest.raises(GatewayError) as excinfo:
+            await invoke(client, "inquire", trans_id="T-1", pay_id=PAY_ID)
+    texts = [caplog.text, repr(result), str(excinfo.value), repr(excinfo.value)]
+    for secret in (*sent, DEMO_BLOWFISH, DEMO_HMAC):
+        assert all(secret not in text for text in texts)
+    assert "operation=inquire" in caplog.text and "outcome=found" in caplog.text and "outcome=failed" in caplog.text

@@ -235,12 +235,12 @@ def ipn_paypal() -> Iterator[str]:
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["people", "json"])
 def test_simulator_serve_prints_no_key(json_flag: list[str]) -> None:
-    """``axepta simulator serve`` with keys in the environment and on the command line (a
-    subprocess, bounded: SIGTERM after its first line)."""
-    env = {**os.environ, **ENV, "PYTHONUNBUFFERED": "1", "AXEPTA_CONFIG": "/nonexistent/axepta.toml"}
+    """``axepta simulator serve`` with the keys of two merchants in the environment (never on
+    the command line: issue 11 item 10) (a subprocess, bounded: SIGTERM after its first line)."""
+    env = {**os.environ, **ENV, "PYTHONUNBUFFERED": "1", "AXEPTA_CONFIG": "/nonexistent/axepta.toml",
+           "AXEPTA_SIMULATOR_MERCHANTS": f"OTHER_t:{BLOWFISH[::-1]}:{HMAC[::-1]}"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "axepta", *json_flag, "simulator", "serve", "--port", "0",
-         "--merchant", f"OTHER_t:{BLOWFISH[::-1]}:{HMAC[::-1]}"],
+        [sys.executable, "-m", "axepta", *json_flag, "simulator", "serve", "--port", "0"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -263,8 +263,16 @@ def test_simulator_serve_refuses_a_bad_merchant_without_echoing_its_keys(
         raise AssertionError("the simulator started with a bad --merchant")
 
     monkeypatch.setattr("axepta.cli.simulator.SimulatorServer.serve_forever", never)
-    for spec in (f"BAD_t:abc:{HMAC}", f"BAD_t:{BLOWFISH * 4}:{HMAC}", f"BAD_t:{BLOWFISH}", f"BAD_t::{HMAC}"):
-        result = cli("simulator", "serve", "--port", "0", "--merchant", spec)
+    for spec in (f"BAD_t:abc:{HMAC}", f"BAD_t:{BLOWFISH * 4}:{HMAC}", f"BAD_t:{BLOWFISH}", f"BAD_t::{HMAC}",
+                 f"GOOD_t:{BLOWFISH}:{HMAC}"):
+        result = cli("simulator", "serve", "--port", "0", "--merchant", spec)  # keys in argv: always refused
         assert result.exit_code == 2, result.output
+        for stream in (result.stdout, result.stderr):
+            assert HMAC not in stream and BLOWFISH not in stream and ":abc:" not in stream
+        if spec.startswith("GOOD"):
+            continue
+        monkeypatch.setenv("AXEPTA_SIMULATOR_MERCHANTS", spec)
+        result = cli("simulator", "serve", "--port", "0")
+        assert result.exit_code == 3, result.output
         for stream in (result.stdout, result.stderr):
             assert HMAC not in stream and BLOWFISH not in stream and ":abc:" not in stream

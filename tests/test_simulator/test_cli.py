@@ -15,14 +15,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from axepta.cli import app
-from axepta.cli.simulator import parse_merchant
+from axepta.cli.simulator import (
+    MERCHANTS_ENV,
+    load_merchants_file,
+    merchants_from_env,
+    parse_merchant,
+)
 from axepta.client import AxeptaClient
 from axepta.credentials import Credentials
 from axepta.demo import EXPECTED_STEPS, DemoReport, DemoStep, run_demo
+from axepta.errors import ConfigurationError
 from axepta.simulator import Simulator
 from axepta.simulator._codes import NOTHING_CAPTURED
 from tests.conftest import DEMO_BLOWFISH, DEMO_HMAC, DEMO_MID
@@ -77,9 +82,49 @@ def test_parse_merchant() -> None:
     creds = parse_merchant(":".join(OTHER))
     assert creds.merchant_id == "SHOP2_t" and creds.hmac_key.get_secret_value() == "hmac:with:colons"
     for bad in ("ONLY_MID", "MID::HMAC", "MID:abc:HMAC"):
-        with pytest.raises(typer.BadParameter) as exc:
+        with pytest.raises(ConfigurationError) as exc:
             parse_merchant(bad)
         assert "abc" not in str(exc.value) and "HMAC" not in str(exc.value).replace("MID:BLOWFISH:HMAC", "")
+    env = {MERCHANTS_ENV: f"# extra merchants\n{':'.join(OTHER)}\n\n  THIRD_t:third-blowfish-k:h3  \n"}
+    assert [m.merchant_id for m in merchants_from_env(env)] == ["SHOP2_t", "THIRD_t"]
+    with pytest.raises(ConfigurationError, match=f"{MERCHANTS_ENV} line 2: expected MID:BLOWFISH:HMAC"):
+        merchants_from_env({MERCHANTS_ENV: f"{':'.join(OTHER)}\nBROKEN"})
+
+
+def merchants_toml(path: Path, *entries: dict[str, object]) -> Path:
+    lines = []
+    for entry in entries:
+        lines.append("[[merchant]]")
+        lines.extend(f"{k} = {json.dumps(v)}" for k, v in entry.items())
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    path.chmod(0o600)
+    return path
+
+
+OTHER_ENTRY = {"merchant_id": OTHER[0], "blowfish_key": OTHER[1], "hmac_key": OTHER[2], "charset": "utf-8"}
+
+
+def test_load_merchants_file(tmp_path: Path) -> None:
+    [creds] = load_merchants_file(merchants_toml(tmp_path / "m.toml", OTHER_ENTRY))
+    assert creds.merchant_id == "SHOP2_t" and creds.charset == "utf-8"
+    cases = [
+        ({**OTHER_ENTRY, "hmac_key": ["a", "b"]}, "merchant 1: hmac_key must be a non-empty string"),
+        ({**OTHER_ENTRY, "blowfish_key": 12345678}, "merchant 1: blowfish_key must be a non-empty string"),
+        ({**OTHER_ENTRY, "blowfish_key": "abc"}, "merchant 1: "),
+        ({**OTHER_ENTRY, "port": 1}, "merchant 1: unknown keys port"),
+    ]
+    for entry, message in cases:
+        with pytest.raises(ConfigurationError, match=message) as exc:
+            load_merchants_file(merchants_toml(tmp_path / "bad.toml", entry))
+        assert OTHER[2] not in str(exc.value) and OTHER[1] not in str(exc.value)
+    with pytest.raises(ConfigurationError, match="cannot read the merchants file"):
+        load_merchants_file(tmp_path / "missing.toml")
+    (tmp_path / "x.toml").write_text("merchant = [", "utf-8")
+    with pytest.raises(ConfigurationError, match="not valid TOML"):
+        load_merchants_file(tmp_path / "x.toml")
+    (tmp_path / "y.toml").write_text("[profiles.a]\nx = 1\n", "utf-8")
+    with pytest.raises(ConfigurationError, match=r"must hold \[\[merchant\]\] tables .*; unknown top-level keys: profiles"):
+        load_merchants_file(tmp_path / "y.toml")
 
 
 @contextmanager
@@ -116,8 +161,11 @@ def finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 def test_serve_answers_the_real_client_and_stops_on_sigterm(credentials: Credentials) -> None:
-    with serving("simulator", "serve", "--port", "0", "--merchant", ":".join(OTHER), "--time-factor", "0.0001",
-                 env=ENV) as (proc, first):
+    with serving("simulator", "serve", "--port", "0", "--time-factor", "0.0001",
+                 env={**ENV, MERCHANTS_ENV: ":".join(OTHER)}) as (proc, first):
+        # no key in the process list: /proc/<pid>/cmdline is what ps shows to every user
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()
+        assert all(secret not in cmdline for secret in (DEMO_BLOWFISH, DEMO_HMAC, OTHER[1], OTHER[2]))
         assert first.startswith("Axepta simulator listening on http://127.0.0.1:"), first
         url = first.rsplit(" ", 1)[1].strip()
         with AxeptaClient(credentials, base_url=url, browser_base_url=url, timeout=5) as client:
@@ -145,8 +193,9 @@ def test_serve_answers_the_real_client_and_stops_on_sigterm(credentials: Credent
         assert secret not in out + err + first
 
 
-def test_serve_json_and_merchant_only(credentials: Credentials) -> None:
-    with serving("--json", "simulator", "serve", "--port", "0", "--merchant", ":".join(OTHER), env=NO_ENV) as (proc, first):
+def test_serve_json_and_merchant_only(credentials: Credentials, tmp_path: Path) -> None:
+    path = merchants_toml(tmp_path / "merchants.toml", OTHER_ENTRY)
+    with serving("--json", "simulator", "serve", "--port", "0", "--merchants-file", str(path), env=NO_ENV) as (proc, first):
         info = json.loads(first)
         assert info["merchants"] == ["SHOP2_t"] and info["url"].startswith("http://127.0.0.1:")
         with httpx.Client() as http:
@@ -162,6 +211,13 @@ def test_serve_refusals() -> None:
     assert res.exit_code == 3 and "AXEPTA_MERCHANT_ID" in res.stderr
     res = runner.invoke(app, ["simulator", "serve", "--merchant", "JUSTONE"], env=NO_ENV)
     assert res.exit_code == 2
+    res = runner.invoke(app, ["simulator", "serve", "--merchant", ":".join(OTHER)], env=ENV)
+    assert res.exit_code == 2 and "--merchants-file" in res.stderr and MERCHANTS_ENV in res.stderr
+    assert "every user of the machine sees them (ps, /proc)" in res.stderr
+    assert OTHER[1] not in res.output and OTHER[2] not in res.output
+    res = runner.invoke(app, ["simulator", "serve", "--port", "0"], env={**NO_ENV, MERCHANTS_ENV: "SHOP2_t:ab3:hm"})
+    assert res.exit_code == 3 and f"{MERCHANTS_ENV} line 1: merchant 'SHOP2_t'" in res.stderr
+    assert "ab3" not in res.stderr
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
