@@ -122,6 +122,12 @@ def check_url(field: str, value: object, *, allow_loopback_http: bool = True, ma
     is accepted only for loopback hosts, where the local simulator runs."""
     if not isinstance(value, str):
         raise InvalidRequestError(f"{field}: must be text", field=field, rule="URL")
+    return _check_url_text(field, str(value), allow_loopback_http, max_length)
+
+
+@lru_cache(maxsize=512)
+def _check_url_text(field: str, value: str, allow_loopback_http: bool, max_length: int) -> str:
+    # a pure function of its arguments: a shop sends the same URLs with every order
     if not 1 <= len(value) <= max_length:
         raise InvalidRequestError(
             f"{field}: must be 1 to {max_length} characters long; found {len(value)}",

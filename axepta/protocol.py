@@ -17,8 +17,10 @@ import base64
 import html
 import logging
 import re
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -64,6 +66,7 @@ __all__ = [
     "COMPUTOP_BROWSER_BASE_URL",
     "DEFAULT_PATHS",
     "MAX_REDIRECT_URL_LENGTH",
+    "MAX_REMEMBERED_REQ_IDS",
     "MAX_REPLY_BYTES",
     "OPERATIONS",
     "BrowserRedirect",
@@ -91,6 +94,8 @@ COMPUTOP_BROWSER_BASE_URL: Final = "https://www.computop-paygate.com/"
 
 #: Reply bodies above this size are refused (§3.3).
 MAX_REPLY_BYTES: Final = 256 * 1024
+#: How many ReqIds a core remembers to refuse one reused for another operation (§6.2).
+MAX_REMEMBERED_REQ_IDS: Final = 10_000
 #: Above this length the redirect-mode builder falls back to an auto-submitted POST form (§1.4).
 MAX_REDIRECT_URL_LENGTH: Final = 2000
 
@@ -424,6 +429,9 @@ class ProtocolCore:
         self.inquiry_backoff: tuple[float, ...] = tuple(float(d) for d in inquiry_backoff)
         self._req_id_factory = req_id_factory or (lambda: uuid.uuid4().hex)
         self._clock = clock
+        # ReqId -> (operation, parameters) of the last MAX_REMEMBERED_REQ_IDS prepared requests
+        self._req_ids: OrderedDict[str, tuple[str, Mapping[str, str | None]]] = OrderedDict()
+        self._req_ids_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ProtocolCore(merchant_id={self.credentials.merchant_id!r}, base_url={self.base_url!r})"
@@ -455,7 +463,9 @@ class ProtocolCore:
         if op.req_id:
             req_id = getattr(request, "req_id", None) or self._req_id_factory()
         fields = self._plaintext(op, request, req_id)
-        plaintext = encode_params(fields)
+        if req_id is not None:
+            self._remember_req_id(op, req_id, fields)
+        plaintext = _join(fields)
         encrypted = self.credentials.codec.encrypt(plaintext)
         form = {
             "MerchantID": self.credentials.merchant_id,
@@ -471,6 +481,38 @@ class ProtocolCore:
             money_moving=op.money_moving,
             request=request,
             relaxed=_relaxed_rules(request),
+        )
+
+    def _remember_req_id(self, op: Operation, req_id: str, fields: Mapping[str, str | None]) -> None:
+        """One ReqId, one operation (§6.2): the platform answers a ReqId it knows with the first
+        request's outcome, whatever the new parameters, so a ReqId this core already prepared
+        for another operation or other parameters is refused before anything is sent."""
+        # the MAC follows from the other fields and the ReqId is the key: the plaintext fields as
+        # they are identify the operation (compared as dicts, in C)
+        with self._req_ids_lock:
+            known = self._req_ids.get(req_id)
+            if known is None:
+                self._req_ids[req_id] = (op.name, fields)
+                if len(self._req_ids) > MAX_REMEMBERED_REQ_IDS:
+                    self._req_ids.popitem(last=False)
+                return
+            self._req_ids.move_to_end(req_id)
+        if known[0] == op.name and known[1] == fields:
+            return  # a retry of the same operation
+        first = OPERATIONS[known[0]]
+        was = {k: v for k, v in known[1].items() if v is not None and k not in ("MAC", "ReqId")}
+        now = {k: v for k, v in fields.items() if v is not None and k not in ("MAC", "ReqId")}
+        changed = sorted(set(now) ^ set(was) | {k for k, v in now.items() if k in was and was[k] != v})
+        what = f"{first.label} of {was.get('Amount')} {was.get('Currency')}"
+        what += f" on PayID {was['PayID']}" if was.get("PayID") else f" with TransID {was.get('TransID')}"
+        differs = f"not a {first.label}" if first is not op else f"other parameters: {', '.join(changed)}"
+        raise InvalidRequestError(
+            f"ReqId {req_id}: already used by this client for the {what}; this {op.label} is "
+            f"another operation ({differs}). A ReqId names one operation (PROTOCOL.md §6.2): the platform answers a ReqId "
+            "it knows with the first request's outcome, so this request would not be carried out. "
+            "Use a new ReqId for a new operation, and the same parameters to retry.",
+            field="ReqId",
+            rule="one ReqId, one operation",
         )
 
     def _mac(self, op: Operation, pay_id: str | None, trans_id: str, amount: int, currency: str) -> str | None:
@@ -704,6 +746,7 @@ class ProtocolCore:
         self._check_code(op, prepared, params)
         if encrypted:
             _require_encrypted(op, params)
+        _check_same_operation(op, prepared, params)
         return self._build_result(op, prepared, params)
 
     def _redirect_reply(self, op: Operation, prepared: PreparedRequest, reply: RawReply) -> Result:
@@ -1075,6 +1118,49 @@ def _require_encrypted(op: Operation, params: Params) -> None:
                 f"{op.label}: the encrypted part of the reply carries no {key} "
                 "(fields in clear beside Data are not trusted)"
             )
+
+
+def _join(fields: Mapping[str, str | None]) -> str:
+    """:func:`encode_params` for the core's own plaintexts (field names are its constants): one
+    join, and the one-'&'-per-pair count proves no value holds an '&'; otherwise
+    :func:`encode_params` names the field."""
+    parts = [f"{k}={v}" for k, v in fields.items() if v is not None]
+    text = "&".join(parts)
+    if text.count("&") != len(parts) - 1:
+        return encode_params(fields)  # raises InvalidRequestError naming the field
+    return text
+
+
+_REFUND_KEYS: Final = ("GrossRefundAmount", "NetRefundAmount", "FeeRefundAmount")
+
+
+def _check_same_operation(op: Operation, prepared: PreparedRequest, params: Params) -> None:
+    """A success must answer *this* operation. The platform answers a ReqId it already knows with
+    the first request's outcome (§6.1), even when the new request is another operation: a
+    capture's success replayed to a credit would report a refund that never happened. A credit
+    reports the amount refunded (it must equal the request's), nothing else reports a refund,
+    and a reversal creates no PayPal id (TID)."""
+    why = None
+    if op.name in ("credit", "credit_ex"):
+        gross = (params.get("GrossRefundAmount") or "").strip()
+        amount = str(prepared.request.amount)
+        if not gross:
+            why = "reports no refund (no GrossRefundAmount)"
+        elif gross != amount:
+            why = f"reports GrossRefundAmount {_shown(gross, 12)}, not the {amount} requested"
+    elif any(params.get(k) is not None for k in _REFUND_KEYS):
+        why = "reports a refund (GrossRefundAmount/NetRefundAmount/FeeRefundAmount): it answers a credit"
+    elif op.name == "reverse" and (params.get("TID") or "").strip():
+        why = "carries a TID (PayPal capture or refund id), which a reversal does not create"
+    if why is None:
+        return
+    reused = f"ReqId {prepared.req_id}" if prepared.req_id else "the request"
+    raise ProtocolError(
+        f"{op.label}: the success reply {why}; it belongs to another operation. A ReqId the platform "
+        f"already knows is answered with the first request's outcome (PROTOCOL.md §6.1): {reused} was "
+        f"probably used before for another operation, and this {op.label} was not carried out. "
+        "Check the payment (inquire, back office) and use a new ReqId for a new operation."
+    )
 
 
 def _len_of(params: Params) -> str | None:

@@ -100,6 +100,10 @@ class Params(Mapping[str, str]):
             pairs[key.lower()] = (key, other[key])
         return Params._from_pairs(pairs)
 
+    def folded(self) -> Mapping[str, tuple[str, str]]:
+        """The entries by lower-case key, each ``(original spelling, value)``; read only."""
+        return self._items
+
     def to_dict(self) -> dict[str, str]:
         """A plain ``dict`` with the original spellings."""
         return dict(self._items.values())

@@ -208,6 +208,19 @@ def _check_of(model: type[BaseModel], name: str) -> Check | None:
     return None
 
 
+_PLANS: dict[type[BaseModel], tuple[dict[str, Check | None], tuple[str, ...]]] = {}
+
+
+def _plan(model: type[BaseModel]) -> tuple[dict[str, Check | None], tuple[str, ...]]:
+    """Per model, computed once: each field's check (or ``None``) and the mandatory fields."""
+    plan = _PLANS.get(model)
+    if plan is None:
+        fields = model.model_fields
+        plan = ({name: _check_of(model, name) for name in fields}, tuple(n for n, i in fields.items() if i.is_required()))
+        _PLANS[model] = plan
+    return plan
+
+
 def wire_key(model: type[BaseModel], name: str) -> str:
     """The wire name of field ``name`` (its check's key), or the field name itself."""
     check = _check_of(model, name)
@@ -249,18 +262,19 @@ class RequestModel(BaseModel):
                 field=cls.__name__,
                 rule="mapping",
             )
+        checks, required = _plan(cls)
         out: dict[str, Any] = {}
         for name, value in data.items():
-            if name not in cls.model_fields:
+            if name not in checks:
                 raise InvalidRequestError(
                     f"{cls.__name__}: unknown field {name!r}", field=str(name), rule="unknown field"
                 )
             if value is None:
                 continue
-            check = _check_of(cls, name)
+            check = checks[name]
             out[name] = check(value) if check is not None else value
-        for name, info in cls.model_fields.items():
-            if info.is_required() and name not in out:
+        for name in required:
+            if name not in out:
                 key = wire_key(cls, name)
                 raise InvalidRequestError(
                     f"{key}: is mandatory for {cls.__name__}", field=key, rule="mandatory"

@@ -10,7 +10,7 @@ sent, empty when unknown). Unknown keys are kept in ``raw`` with their original 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -51,6 +51,57 @@ def _keys_of(info: Any) -> tuple[str, ...]:
     if isinstance(alias, str):
         return (alias,)
     return ()
+
+
+_PLANS: dict[type[BaseModel], tuple[tuple[str, tuple[str, ...], bool], ...]] = {}
+
+
+def _plan(cls: type[BaseModel]) -> tuple[tuple[str, tuple[str, ...], bool], ...]:
+    """Per result class, computed once: each wire-read field's name, its keys (lower case, in
+    order of preference) and whether it holds minor units (text converted by ``_lenient_int``)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = tuple(
+            (
+                name,
+                tuple(k.lower() for k in keys),
+                any(isinstance(m, BeforeValidator) and m.func is _lenient_int for m in info.metadata),
+            )
+            for name, info in cls.model_fields.items()
+            if (keys := _keys_of(info))
+        )
+        _PLANS[cls] = plan
+    return plan
+
+
+_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _construct(cls: type[_M], values: dict[str, Any]) -> _M:
+    """``cls.model_construct(**values)`` for result classes, without its per-field default
+    resolution: every default is ``None`` or an immutable value, computed once per class, and
+    ``raw`` (the one default factory) is always given. Still frozen, equal and dumped as a
+    validated instance is."""
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = {
+            name: (None if info.default_factory is not None else info.get_default())
+            for name, info in cls.model_fields.items()
+        }
+        _DEFAULTS[cls] = defaults
+    if "raw" not in values:
+        return cls.model_construct(**values)
+    data = dict(defaults)
+    data.update(values)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 class OrderStatus(BaseModel):
@@ -125,19 +176,35 @@ class Result(BaseModel):
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], **extra: Any) -> Self:
-        """Build from a parsed message (any mapping; keys matched case-insensitively)."""
+        """Build from a parsed message (any mapping; keys matched case-insensitively).
+
+        The wire values are text, stripped, blanks dropped and amounts converted here, by the
+        class's precomputed plan; the result is then built without a second validation pass.
+        Extra keywords that are not text (or ``None``) go through full validation."""
         p = params if isinstance(params, Params) else Params(dict(params))
+        entries = p.folded()
         values: dict[str, Any] = {}
-        for name, info in cls.model_fields.items():
-            keys = _keys_of(info)
-            if keys:
-                value = p.get_any(*keys)
-                if value is not None:
-                    values[name] = value
+        for name, keys, lenient in _plan(cls):
+            for key in keys:
+                item = entries.get(key)
+                if item is not None:
+                    text = item[1].strip()
+                    if text:
+                        values[name] = _lenient_int(text) if lenient else text
+                    break
         values.update(cls._extra_values(p))
-        values["raw"] = {k: v for k, v in p.to_dict().items() if k.lower() != "mac"}
-        values.update(extra)
-        return cls.model_validate(values)
+        values["raw"] = {orig: value for low, (orig, value) in entries.items() if low != "mac"}
+        fields = cls.model_fields
+        for key, value in extra.items():
+            if key == "raw" or key not in fields or not (value is None or isinstance(value, str)):
+                values.update(extra)
+                return cls.model_validate(values)
+            given = None if value is None else value.strip()
+            if given:
+                values[key] = given
+            else:
+                values.pop(key, None)
+        return _construct(cls, values)
 
     @classmethod
     def _extra_values(cls, params: Params) -> dict[str, Any]:

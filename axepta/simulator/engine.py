@@ -440,7 +440,7 @@ class Simulator:
         self._expiry: dict[str, Timer] = {}
         self._by_token: dict[str, str] = {}
         self._agreements: OrderedDict[str, _Agreement] = OrderedDict()
-        self._req_ids: OrderedDict[tuple[str, str], SimResponse] = OrderedDict()
+        self._req_ids: OrderedDict[tuple[str, str], tuple[SimResponse, tuple[str, ...]]] = OrderedDict()
         self._stats: Counter[str] = Counter()
         self._scheduler = Scheduler(workers=notify_workers, clock=clock)
         self.notifier = Notifier(
@@ -719,13 +719,18 @@ class Simulator:
         req_id = params.get("ReqId") if op in _REQ_ID_OPS else None
         with self._lock:
             if req_id:
+                # §6.1: a known ReqId gets the first request's outcome, whatever else was sent
+                request = (op, *sorted(f"{k.lower()}={v}" for k, v in params.items() if k.lower() not in ("mac", "reqid")))
                 stored = self._req_ids.get((mid, req_id))
                 if stored is not None:
                     self._stats["replays"] += 1
-                    return stored
+                    if stored[1] != request:
+                        self._stats["replays_other_params"] += 1
+                        logger.info("ReqId %s reused for %s with other parameters: answering the first request's outcome", req_id, op)
+                    return stored[0]
             reply = self._act(merchant, op, params, decline)
             if req_id and validate(params, [s for s in OPERATION_SPECS[op] if s.name == "ReqId"]) is None:
-                self._req_ids[(mid, req_id)] = reply
+                self._req_ids[(mid, req_id)] = (reply, request)
                 while len(self._req_ids) > self.max_req_ids:
                     self._req_ids.popitem(last=False)
             return reply

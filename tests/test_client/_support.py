@@ -118,6 +118,8 @@ class Gateway:
         if operation == "paypal_orders":
             body = f"mid={self.credentials.merchant_id}&PayID={PAY_ID}&XID={XID}&TransID={sent['TransID']}&orderid={ORDER_ID}"
             return httpx.Response(200, text=body)
+        if operation in ("credit", "credit_ex"):
+            extra = {"GrossRefundAmount": sent["Amount"], **extra}  # a refund says how much (§4.11)
         return httpx.Response(200, text=self.encrypted(self.ok_fields(sent, **extra)))
 
 

@@ -87,7 +87,7 @@ HOST_BAD = [
 
 @pytest.fixture
 def core(credentials: Credentials) -> ProtocolCore:
-    return ProtocolCore(credentials, req_id_factory=lambda: "f" * 32)
+    return ProtocolCore(credentials)
 
 
 def _baid_reply(core: ProtocolCore, url: str) -> Any:

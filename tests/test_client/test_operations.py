@@ -244,7 +244,8 @@ async def test_valid_reply_mac_is_accepted(operation: str, client: Any, mock: re
     method, kwargs, path = OPERATIONS[operation]
 
     def signed(request: httpx.Request) -> httpx.Response:
-        fields = gateway.ok_fields(gateway.request_fields(request))
+        sent = gateway.request_fields(request)
+        fields = gateway.ok_fields(sent, **({"GrossRefundAmount": sent["Amount"]} if operation in ("credit", "credit_ex") else {}))
         fields["mac"] = " " + gateway.mac(fields).lower()
         return httpx.Response(200, text=gateway.encrypted(fields))
 
@@ -269,10 +270,13 @@ async def test_space_padded_reply_with_mixed_case_keys(operation: str, client: A
             "description": "Success  ",
             "refnr": "4711",
             "tid": "3C679366HH908993F",
-            "grossrefundamount": "500",
             "Unknown-New-Field": "kept",
             "code": "00000000",
         }
+        if operation in ("credit", "credit_ex"):
+            fields["grossrefundamount"] = sent["Amount"]
+        if operation == "reverse":
+            del fields["tid"]  # a reversal creates no PayPal id
         body = gateway.encrypted(fields, pad_spaces=True)
         data = body.split("Data=")[1].lower()
         return httpx.Response(200, text=f"  len={body.split('&')[0][4:]}&data= {data} \r\n")
@@ -281,11 +285,11 @@ async def test_space_padded_reply_with_mixed_case_keys(operation: str, client: A
     result = await invoke(client, method, **kwargs)
     assert result.code == "00000000" and result.status == "OK"
     assert result.description == "Success"
-    assert result.ref_nr == "4711" and result.tid == "3C679366HH908993F"
+    assert result.ref_nr == "4711" and result.tid == (None if operation == "reverse" else "3C679366HH908993F")
     assert result.raw["Unknown-New-Field"] == "kept"
     assert result.raw["payid"] == (kwargs.get("pay_id") or PAY_ID)
     if isinstance(result, CreditResult):
-        assert result.gross_refund_amount == 500
+        assert result.gross_refund_amount == kwargs["amount"]
 
 
 async def test_reply_without_len_is_decrypted(client: Any, mock: respx.MockRouter, gateway: Gateway) -> None:

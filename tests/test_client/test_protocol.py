@@ -144,20 +144,23 @@ def test_complete_address_sends_empty_optional_parts(core: ProtocolCore) -> None
 
 
 def test_follow_up_plaintexts(core: ProtocolCore) -> None:
+    def fresh() -> ProtocolCore:  # one ReqId, one operation: the fixture's ReqId is a constant
+        return ProtocolCore(core.credentials, req_id_factory=lambda: "f" * 32)
+
     common: dict[str, Any] = {"trans_id": "T-1", "amount": 1000, "currency": "EUR"}
-    auth = core.prepare(AuthorizeRequest(**common, pay_id=PAY_ID, address=Address(city="Paris")))
+    auth = fresh().prepare(AuthorizeRequest(**common, pay_id=PAY_ID, address=Address(city="Paris")))
     assert auth.fields["TxType"] == "Auth" and auth.fields["AddrCity"] == "Paris" and auth.req_id is None
-    cap = core.prepare(CaptureRequest(**common, pay_id=PAY_ID, ref_nr="INV-1", tid="111", complete=True))
+    cap = fresh().prepare(CaptureRequest(**common, pay_id=PAY_ID, ref_nr="INV-1", tid="111", complete=True))
     assert list(cap.fields)[-4:] == ["RefNr", "ReqId", "TID", "CompleteType"]
     assert cap.fields["CompleteType"] == "YES" and cap.req_id == "f" * 32
-    assert "CompleteType" not in core.prepare(CaptureRequest(**common, pay_id=PAY_ID)).fields
-    credit = core.prepare(CreditRequest(**common, pay_id=PAY_ID, tid="222", note="sorry"))
+    assert "CompleteType" not in fresh().prepare(CaptureRequest(**common, pay_id=PAY_ID)).fields
+    credit = fresh().prepare(CreditRequest(**common, pay_id=PAY_ID, tid="222", note="sorry"))
     assert list(credit.fields)[-3:] == ["ReqId", "TID", "Note"]
-    mass = core.prepare(CreditExRequest(**common, payer="buyer@example.com", note="n", subject="s", account="a", ref_nr="1"))
+    mass = fresh().prepare(CreditExRequest(**common, payer="buyer@example.com", note="n", subject="s", account="a", ref_nr="1"))
     assert list(mass.fields) == ["MerchantID", "TransID", "RefNr", "Amount", "Currency", "MAC", "ReqId", "Account", "Note", "Subject", "Payer"]
-    rev = core.prepare(ReverseRequest(**common, pay_id=PAY_ID))
+    rev = fresh().prepare(ReverseRequest(**common, pay_id=PAY_ID))
     assert rev.money_moving and rev.url.endswith("/reverse.aspx")
-    ref = core.prepare(ReferenceTransactionRequest(**common, billing_agreement_id="B-1", ref_nr="9", order_desc="Monthly"))
+    ref = fresh().prepare(ReferenceTransactionRequest(**common, billing_agreement_id="B-1", ref_nr="9", order_desc="Monthly"))
     assert list(ref.fields) == ["MerchantID", "TransID", "Amount", "Currency", "MAC", "RefNr", "OrderDesc", "BillingAgreementID"]
     assert ref.req_id is None
 
@@ -307,9 +310,30 @@ def test_credit_result_amounts(core: ProtocolCore, gateway: Gateway) -> None:
     assert isinstance(result, CreditResult)
     assert (result.fee_refund_amount, result.gross_refund_amount, result.net_refund_amount) == (35, 1000, 965)
     assert result.code_ext is None
-    odd = core.parse_reply(prepared, RawReply(200, gateway.encrypted(_ok(GrossRefundAmount="10.00")).encode()))
-    assert isinstance(odd, CreditResult)
+    # the model is lenient (text kept in raw), the call is not: a refund must say it refunded 1000
+    odd = CreditResult.from_params(_ok(GrossRefundAmount="10.00"))
     assert odd.gross_refund_amount is None and odd.raw["GrossRefundAmount"] == "10.00"
+    with pytest.raises(ProtocolError, match=r"GrossRefundAmount 10\.00, not the 1000 requested"):
+        core.parse_reply(prepared, RawReply(200, gateway.encrypted(_ok(GrossRefundAmount="10.00")).encode()))
+    with pytest.raises(ProtocolError, match=r"no refund \(no GrossRefundAmount\)"):
+        core.parse_reply(prepared, RawReply(200, gateway.encrypted(_ok()).encode()))
+
+
+def test_remembered_req_ids_are_bounded(credentials: Credentials, monkeypatch: pytest.MonkeyPatch) -> None:
+    import axepta.protocol
+
+    monkeypatch.setattr(axepta.protocol, "MAX_REMEMBERED_REQ_IDS", 3)
+    core = ProtocolCore(credentials)
+    for n in range(5):
+        core.prepare(CaptureRequest(pay_id=PAY_ID, trans_id="T-1", amount=100 + n, currency="EUR", req_id=f"R{n}"))
+    core.prepare(CaptureRequest(pay_id=PAY_ID, trans_id="T-1", amount=100 + 4, currency="EUR", req_id="R4"))  # a retry
+    with pytest.raises(InvalidRequestError, match=r"another operation \(other parameters: Amount\)") as info:
+        core.prepare(CaptureRequest(pay_id=PAY_ID, trans_id="T-1", amount=999, currency="EUR", req_id="R4"))
+    assert info.value.field == "ReqId" and info.value.rule == "one ReqId, one operation"
+    with pytest.raises(InvalidRequestError, match="another operation"):
+        core.prepare(ReverseRequest(pay_id=PAY_ID, trans_id="T-1", amount=104, currency="EUR", req_id="R4"))
+    # R0 and R1 were forgotten (only the last 3 are kept)
+    core.prepare(CaptureRequest(pay_id=PAY_ID, trans_id="T-1", amount=999, currency="EUR", req_id="R0"))
 
 
 def test_reftrans_result_fields(core: ProtocolCore, gateway: Gateway) -> None:

@@ -81,14 +81,16 @@ async def test_clear_fields_never_reach_the_result(
 
     def reply(request: httpx.Request) -> httpx.Response:
         sent = gateway.request_fields(request)
-        encrypted = gateway.encrypted(gateway.ok_fields(sent, TID="REAL"))
+        refund = {"GrossRefundAmount": sent["Amount"]} if operation in ("credit", "credit_ex") else {}
+        tid = {"TID": "REAL"} if operation != "reverse" else {}
+        encrypted = gateway.encrypted(gateway.ok_fields(sent, **tid, **refund))
         return httpx.Response(200, text=f"TID=FAKE&RefNr=CLEAR&GrossRefundAmount=99999&Custom=x&{encrypted}")
 
     mock.post(path).mock(side_effect=reply)
     result = await invoke(client, method, **kwargs)
-    assert result.tid == "REAL" and result.ref_nr is None
-    assert "Custom" not in result.raw and "GrossRefundAmount" not in result.raw
-    assert getattr(result, "gross_refund_amount", None) is None
+    assert result.tid == ("REAL" if operation != "reverse" else None) and result.ref_nr is None
+    assert "Custom" not in result.raw
+    assert getattr(result, "gross_refund_amount", None) in (None, kwargs["amount"])
 
 
 def test_noise_and_refusal_in_the_core(credentials: Credentials) -> None:
