@@ -401,9 +401,10 @@ class AxeptaClient(_BaseClient):
     ) -> None:
         self.close()
 
-    def send(self, prepared: PreparedRequest) -> Result:
-        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
-        return self._drive(self._core.exchange(prepared, journal=self._journal is not None))
+    def send(self, prepared: PreparedRequest, *, journal: bool = True) -> Result:
+        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result. With a
+        ledger the call is journaled unless ``journal=False`` (reconcile records it itself)."""
+        return self._drive(self._core.exchange(prepared, journal=journal and self._journal is not None))
 
     def _drive(self, steps: Generator[Send | Sleep | Record, Any, _T]) -> _T:
         """Run one exchange of the core (a call, or an inquiry) under one deadline."""
@@ -694,9 +695,10 @@ class AsyncAxeptaClient(_BaseClient):
     ) -> None:
         await self.aclose()
 
-    async def send(self, prepared: PreparedRequest) -> Result:
-        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result."""
-        return await self._drive(self._core.exchange(prepared, journal=self._journal is not None))
+    async def send(self, prepared: PreparedRequest, *, journal: bool = True) -> Result:
+        """Send a :class:`~axepta.protocol.PreparedRequest` and return its result. With a
+        ledger the call is journaled unless ``journal=False``."""
+        return await self._drive(self._core.exchange(prepared, journal=journal and self._journal is not None))
 
     async def _drive(self, steps: Generator[Send | Sleep | Record, Any, _T]) -> _T:
         """Run one exchange of the core (a call, or an inquiry) under one deadline."""

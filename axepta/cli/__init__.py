@@ -55,7 +55,7 @@ COMMANDS: tuple[Lazy, ...] = (
     Lazy("simulator", "axepta.cli.simulator", "The local gateway simulator (no account, no network)."),
     Lazy("serve", "axepta.cli.serve", "Receive the platform's notifications (/axepta/notify) and PayPal's IPN (/paypal/ipn) into the books, with /healthz; stored IPN are verified and events delivered in the background.", command=True),
     Lazy("accounts", "axepta.cli.accounts", "Customer accounts topped up from PayPal: link, balance, unmatched, assign."),
-    Lazy("ledger", "axepta.cli.inbox", "Inbound messages and the event outbox."),
+    Lazy("ledger", "axepta.cli.ledger", "The books: payments, operations and transitions (SQLite or PostgreSQL)."),
     Lazy("order", "axepta.cli.payments", "Create a PayPal order (ExternalServices/paypalorders.aspx).", panel=PAYMENTS, command=True),
     Lazy("complete", "axepta.cli.payments", "Complete a shortcut order after the buyer's approval (paypalComplete.aspx).", panel=PAYMENTS, command=True),
     Lazy("authorize", "axepta.cli.payments", "Authorise an approved Order payment (Authorize.aspx, TxType=Auth).", panel=PAYMENTS, command=True),
@@ -66,6 +66,7 @@ COMMANDS: tuple[Lazy, ...] = (
     Lazy("reverse", "axepta.cli.payments", "Cancel what is authorised and not captured yet (reverse.aspx).", panel=PAYMENTS, command=True),
     Lazy("reftrans", "axepta.cli.payments", "Charge a billing agreement (paypalreftrans.aspx).", panel=PAYMENTS, command=True),
     Lazy("inquire", "axepta.cli.inquire", "Ask the gateway for a payment's status and amounts (inquire.aspx, or inquire24.aspx by TransID).", panel=PAYMENTS, command=True),
+    Lazy("reconcile", "axepta.cli.reconcile", "Settle unknown outcomes and stale payments against the gateway.", panel=PAYMENTS, command=True),
 )
 
 

@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from axepta.ledger.ledger import Ledger
+    from axepta.ledger.reconcile import ReconcileItem, ReconcileReport
     from axepta.ledger.records import Operation, Payment, Transition
 
-__all__ = ["Ledger", "Operation", "Payment", "Transition"]
+__all__ = ["Ledger", "Operation", "Payment", "ReconcileItem", "ReconcileReport", "Transition"]
 
 _WHERE = {
     "Ledger": "axepta.ledger.ledger",
+    "ReconcileItem": "axepta.ledger.reconcile",
+    "ReconcileReport": "axepta.ledger.reconcile",
     "Operation": "axepta.ledger.records",
     "Payment": "axepta.ledger.records",
     "Transition": "axepta.ledger.records",

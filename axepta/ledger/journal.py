@@ -9,8 +9,9 @@ in a worker thread — so there is one logic path:
   request field needed to send it again, committed. A reused ``TransID``, a follow-up of a
   payment the books do not hold, or a capture or refund beyond what the books allow raises
   :class:`~axepta.errors.InvalidRequestError` here, and nothing is sent.
-* ``sent``, before each attempt leaves: the operation is ``sent`` (until then it provably never
-  left: ``intent``).
+* ``sent``, before a further attempt leaves (a retry after a connection that provably never
+  reached the gateway): the operation is ``sent`` with its attempt count. ``intent`` covers the
+  first attempt: an operation still ``intent`` may have left when its process died.
 * ``outcome``: ``succeeded`` (the reply's facts applied through the state machine), ``declined``
   or ``unknown`` (the network failed after sending, or the reply could not be trusted). When the
   books cannot be written at this point the call's own result still goes back to the caller (the
@@ -77,6 +78,7 @@ class Intent:
     request: dict[str, Any]
     new_payment: dict[str, Any] | None = None
     complete: bool = False
+    req_id_given: bool = False  # the caller chose the ReqId (it may be in the books already)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ def plan_intent(prepared: PreparedRequest, merchant_id: str) -> Intent:
         request={"operation": prepared.operation, "fields": dumped},
         new_payment=new_payment,
         complete=bool(getattr(request, "complete", False)),
+        req_id_given=getattr(request, "req_id", None) is not None,
     )
 
 
@@ -227,7 +230,8 @@ class Journal:
         if step.phase == "sent":
             if self._crash == "after-intent":
                 os.kill(os.getpid(), signal.SIGKILL)
-            units.journal_sent(self.ledger.store, step.handle, step.attempt)
+            if step.attempt > 1:  # the intent covers the first attempt
+                units.journal_sent(self.ledger.store, step.handle, step.attempt)
             return None
         if self._crash == "before-outcome":
             os.kill(os.getpid(), signal.SIGKILL)

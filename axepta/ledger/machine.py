@@ -192,20 +192,23 @@ def capture_limit(books: Books) -> int:
     return base * OVERCAPTURE_PERCENT // 100
 
 
-def check_intent(books: Books, kind: str, amount: int) -> str | None:
+def check_intent(books: Books, kind: str, amount: int, *, pending: int = 0) -> str | None:
     """Before a money-moving call leaves: the rule it would break, or ``None``.
 
-    ``kind`` is an operation kind (``capture``, ``credit`` …). A capture beyond 115 % of the
-    authorised amount, or a credit beyond what the books show captured, is refused here."""
-    if kind == "capture" and books.amount_captured + amount > capture_limit(books):
+    ``kind`` is an operation kind (``capture``, ``credit`` …); ``pending`` is what operations of
+    the same kind still in flight may add. A capture beyond 115 % of the authorised amount, or a
+    credit beyond what the books show captured, is refused here."""
+    in_flight = f" (with {pending} in flight)" if pending else ""
+    if kind == "capture" and books.amount_captured + pending + amount > capture_limit(books):
         return (
-            f"captures would reach {books.amount_captured + amount}, above 115 % of the authorised "
-            f"amount ({capture_limit(books)} allowed)"
+            f"captures would reach {books.amount_captured + pending + amount}{in_flight}, above 115 % "
+            f"of the authorised amount ({capture_limit(books)} allowed)"
         )
-    if kind == "credit" and books.amount_refunded + amount > books.amount_captured:
+    if kind == "credit" and books.amount_refunded + pending + amount > books.amount_captured:
         return (
-            f"refunds would reach {books.amount_refunded + amount}, above the captured total "
-            f"{books.amount_captured} the books show (run `axepta reconcile` if they are behind)"
+            f"refunds would reach {books.amount_refunded + pending + amount}{in_flight}, above the "
+            f"captured total {books.amount_captured} the books show (run `axepta reconcile` if they "
+            "are behind)"
         )
     return None
 

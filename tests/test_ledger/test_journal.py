@@ -162,3 +162,38 @@ async def test_payout_and_reference_charge_are_payments_of_their_own(client: Any
     await call(client, "credit_without_reference", trans_id="P-1", amount=1500, currency="EUR", payer_id="XVRKM94GQDXB2")
     payout = client.ledger.payment("P-1")
     assert (payout.kind, payout.state, payout.pay_id is not None) == ("payout", "closed", True)
+
+
+def test_concurrent_captures_never_exceed_115_percent(books_url: str, credentials: Credentials, sim: Simulator) -> None:
+    """Eight threads capture 300 each on an authorisation of 1000 at the same moment: one writer
+    per payment (BEGIN IMMEDIATE / FOR UPDATE), operations in flight counted: three pass."""
+    import threading
+
+    from tests.test_ledger._flows import sync_client
+
+    ledger = Ledger(books_url)
+    with sync_client(sim, credentials, ledger) as client:
+        created = client.create_paypal_order(
+            trans_id="T-C", amount=1000, currency="EUR", order_desc="x", capture="Manual", tx_type="Auth", **URLS
+        )
+        sim.approve(created.pay_id)
+        outcomes: list[str] = []
+        barrier = threading.Barrier(8)
+
+        def capture() -> None:
+            barrier.wait(timeout=30)
+            try:
+                client.capture(pay_id=created.pay_id, trans_id="T-C", amount=300, currency="EUR")
+                outcomes.append("ok")
+            except InvalidRequestError:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=capture) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert sorted(outcomes) == ["ok"] * 3 + ["refused"] * 5
+    assert ledger.payment("T-C").amount_captured == 900
+    assert len(sim.payment(created.pay_id).captures) == 3
+    ledger.close()

@@ -4,6 +4,7 @@ older database is refused with a message naming the command, unique keys hold.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -152,3 +153,43 @@ def test_times_come_back_aware_utc(books_url: str) -> None:
         assert payment.created_at == NOW
         assert payment.created_at.tzinfo is not None
         assert payment.group == "not_finished"
+
+
+def test_sqlite_pragmas_and_the_durability_switch(tmp_path: Any) -> None:
+    with Ledger(f"sqlite:///{tmp_path}/a.db") as ledger:
+        ledger.migrate()
+        with ledger.store.read() as conn:
+            pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("journal_mode", "synchronous", "foreign_keys")]
+        assert pragmas == ["wal", 1, 1]  # synchronous NORMAL
+    with Ledger(f"sqlite:///{tmp_path}/a.db?synchronous=full") as ledger, ledger.store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    with pytest.raises(ConfigurationError, match="synchronous"):
+        Ledger(f"sqlite:///{tmp_path}/a.db?synchronous=off").payments()
+
+
+def test_a_forked_child_uses_connections_of_its_own(books_url: str) -> None:
+    import os
+
+    with Ledger(books_url) as ledger:
+        with ledger.store.write() as conn:
+            queries.insert_payment(conn, _payment("F-1"))
+        pid = os.fork()
+        if pid == 0:  # the child writes through its own connection and exits at once
+            try:
+                with ledger.store.write() as conn:
+                    queries.insert_payment(conn, _payment("F-2"))
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        import signal
+        import time
+
+        deadline = time.monotonic() + 60
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if done[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child did not finish in 60 s")
+        assert os.WEXITSTATUS(done[1]) == 0
+        assert [p.trans_id for p in ledger.payments()] == ["F-2", "F-1"]

@@ -25,7 +25,10 @@ outside it: ruff's banned-api keeps SQLAlchemy and Alembic in ``axepta/ledger/st
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,14 +54,36 @@ def redacted_url(url: str) -> str:
         return "<database URL>"
 
 
+_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_STORES):
+        store._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Store:
-    """The books' database: a SQLAlchemy engine, created on first use."""
+    """The books' database: a SQLAlchemy engine, created on first use. A forked child (a
+    server's worker) opens connections of its own: the parent's are never shared."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = resolve_url(url)
         self._engine: Engine | None = None
         self._checked = False
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._kept: list[Connection] = []
+        _STORES.add(self)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._kept = []
+        if self._engine is not None:
+            self._engine.dispose(close=False)  # the parent's connections stay the parent's
 
     def __repr__(self) -> str:
         return f"Store({redacted_url(self.url)!r})"
@@ -76,26 +101,64 @@ class Store:
         return self.engine.dialect.name
 
     def dispose(self) -> None:
+        """Close every connection (the kept ones of every thread too)."""
+        with self._lock:
+            kept, self._kept = self._kept, []
+            self._local = threading.local()
+        for conn in kept:
+            with contextlib.suppress(Exception):
+                conn.close()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
             self._checked = False
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
-        self._ensure_schema()
-        with self.engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                yield conn
+    def _connection(self) -> Connection | None:
+        """This thread's kept connection (units reuse it: a pool checkout per unit costs more
+        than the unit's statements), or ``None`` when it is busy (a unit inside a unit)."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self.engine.connect()
+            self._local.conn = conn
+            with self._lock:
+                self._kept.append(conn)
+        return None if conn.in_transaction() else conn
+
+    def _forget(self, conn: Connection) -> None:
+        """Drop a kept connection after a failed unit (it may be broken)."""
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        with self._lock:
+            if conn in self._kept:
+                self._kept.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """One read transaction."""
+    def _unit(self, write: bool) -> Iterator[Connection]:
         self._ensure_schema()
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        conn = self._connection()
+        if conn is None:  # nested: a connection of its own from the pool
+            with self.engine.connect() as own:
+                own.info[WRITE] = write
+                with own.begin():
+                    yield own
+            return
+        conn.info[WRITE] = write
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            self._forget(conn)
+            raise
+
+    def write(self) -> contextlib.AbstractContextManager[Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+        return self._unit(True)
+
+    def read(self) -> contextlib.AbstractContextManager[Connection]:
+        """One read transaction."""
+        return self._unit(False)
 
     def revision(self) -> str | None:
         """The schema revision of the database, ``None`` when the books are not there."""

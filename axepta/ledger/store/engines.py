@@ -1,7 +1,8 @@
 """Engines for the books: SQLite (default) and PostgreSQL through psycopg 3.
 
-SQLite: WAL journal, ``synchronous=FULL`` (a committed intent survives a crash of the process and
-of the machine), foreign keys on, a 30 s busy timeout, and transactions begun by hand so that a write
+SQLite: WAL journal, ``synchronous=NORMAL`` by default (a committed intent survives a crash of the
+process; ``?synchronous=full`` in the URL makes it survive a power loss too, at the price of an
+fsync per commit), foreign keys on, a 30 s busy timeout, and transactions begun by hand so that a write
 unit starts with ``BEGIN IMMEDIATE`` (it takes the write lock at once: one writer at a time, no
 deadlock between two readers that both want to write) and a read unit with a plain ``BEGIN``.
 
@@ -23,7 +24,7 @@ from axepta.errors import ConfigurationError
 __all__ = ["DEFAULT_URL", "WRITE", "make_engine", "resolve_url"]
 
 DEFAULT_URL: Final = "sqlite:///axepta.db"
-#: Execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
+#: Key of ``Connection.info`` that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
 WRITE: Final = "axepta_write"
 
 
@@ -57,22 +58,26 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` (SQLAlchemy spelling), configured as this module says."""
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
+        synchronous = str(parsed.query.get("synchronous", "normal")).lower()
+        if synchronous not in ("normal", "full"):
+            raise ConfigurationError("database URL: synchronous must be normal or full")
+        parsed = parsed.difference_update_query(["synchronous"])
         engine = create_engine(parsed)
         memory = parsed.database in (None, "", ":memory:")
-        event.listen(engine, "connect", _sqlite_connect(memory))
+        event.listen(engine, "connect", _sqlite_connect(memory, synchronous.upper()))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
 
 
-def _sqlite_connect(memory: bool) -> Any:
+def _sqlite_connect(memory: bool, synchronous: str) -> Any:
     def connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         try:
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
         finally:
@@ -82,5 +87,5 @@ def _sqlite_connect(memory: bool) -> Any:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    write = conn.get_execution_options().get(WRITE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # straight to the driver: this runs before every unit of work
+    conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if conn.info.get(WRITE) else "BEGIN")
