@@ -56,6 +56,7 @@ logger = logging.getLogger("axepta.simulator.ipn")
 VERIFY_PATH = "/cgi-bin/webscr"
 _PREFIX = b"cmd=_notify-validate&"
 _MAX_POSTBACK = len(_PREFIX) + MAX_IPN_BYTES
+_DRAIN_LIMIT = 1 << 20
 _AMOUNT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,2})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
@@ -217,6 +218,7 @@ class _VerifyHandler(BaseHTTPRequestHandler):
     server_version = "AxeptaIpnStandIn/1.0"
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
+    timeout = 10  # seconds a connection may stay silent (bounds every read, the drain included)
 
     def do_POST(self) -> None:
         try:
@@ -224,15 +226,26 @@ class _VerifyHandler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if self.path.partition("?")[0] != VERIFY_PATH:
-            self.close_connection = True  # the body is left unread: never parse it as a request
-            self._write(404, b"not found")
+            self._refuse(length, 404, b"not found")
             return
         if not 0 < length <= _MAX_POSTBACK:
-            self.close_connection = True
-            self._write(413, b"request body too large or malformed")
+            self._refuse(length, 413, b"request body too large or malformed")
             return
         status, answer = self.server.standin._answer(self.rfile.read(length))
         self._write(status, answer)
+
+    def _refuse(self, length: int, status: int, body: bytes) -> None:
+        """Answer and close; a refused body is read and dropped first (at most 1 MiB, within the
+        handler's timeout), else closing with unread bytes resets the connection and the client
+        loses the answer. It is never parsed."""
+        left = min(max(length, 0), _DRAIN_LIMIT)
+        while left > 0:
+            chunk = self.rfile.read(min(left, 65536))
+            if not chunk:
+                break
+            left -= len(chunk)
+        self.close_connection = True
+        self._write(status, body)
 
     def _write(self, status: int, body: bytes) -> None:
         self.send_response(status)
