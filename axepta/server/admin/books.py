@@ -67,8 +67,9 @@ class MessageView:
 
 
 @dataclass(frozen=True)
-class PaymentPage:
-    payments: tuple[Payment, ...]
+class _Paging:
+    """Where one page stands among ``total`` items (pages count from 1)."""
+
     total: int
     page: int
     page_size: int
@@ -76,6 +77,11 @@ class PaymentPage:
     @property
     def has_next(self) -> bool:
         return self.page * self.page_size < self.total
+
+
+@dataclass(frozen=True)
+class PaymentPage(_Paging):
+    payments: tuple[Payment, ...]
 
     @property
     def first(self) -> int:
@@ -183,7 +189,7 @@ def find_payments(
         rows, total = browse.search_payments(
             conn, states=states, text=text, offset=(page - 1) * page_size, limit=page_size
         )
-    return PaymentPage(tuple(_payment(r) for r in rows), total, page, page_size)
+    return PaymentPage(total, page, page_size, payments=tuple(_payment(r) for r in rows))
 
 
 def payment_detail(ledger: Ledger, trans_id: str, merchant_id: str | None) -> PaymentDetail | None:
@@ -204,15 +210,8 @@ def payment_detail(ledger: Ledger, trans_id: str, merchant_id: str | None) -> Pa
 
 
 @dataclass(frozen=True)
-class MessagePage:
+class MessagePage(_Paging):
     messages: tuple[MessageView, ...]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.page * self.page_size < self.total
 
 
 def inbox(ledger: Ledger, *, page: int, page_size: int) -> MessagePage:
@@ -227,7 +226,7 @@ def inbox(ledger: Ledger, *, page: int, page_size: int) -> MessagePage:
                 p = queries.payment_by_id(conn, row.payment_id)
                 trans_id = None if p is None else p.trans_id
             views.append(_message(row, trans_id))
-    return MessagePage(tuple(views), total, page, page_size)
+    return MessagePage(total, page, page_size, messages=tuple(views))
 
 
 def accounts_overview(ledger: Ledger, *, entries: int = 50) -> AccountsOverview:
