@@ -567,11 +567,15 @@ class ProtocolCore:
                     "Language": r.language,
                 }
             )
-            fields.update(_address_fields(r.address))
-            fields["NoShipping"] = "1" if r.no_shipping else None
-            fields["RiskEvaluation"] = r.risk_evaluation_wire()
-            for n, unit in enumerate(r.payment_units_wire(), start=1):
-                fields[f"PaymentUnit{n}"] = unit
+            if r.address is not None:  # (without one, every address field is absent)
+                fields.update(_address_fields(r.address))
+            if r.no_shipping:
+                fields["NoShipping"] = "1"
+            if r.risk_evaluation is not None:
+                fields["RiskEvaluation"] = r.risk_evaluation_wire()
+            if r.payment_units:
+                for n, unit in enumerate(r.payment_units_wire(), start=1):
+                    fields[f"PaymentUnit{n}"] = unit
             fields["mode"] = r.mode
             return fields
         if isinstance(r, CompleteRequest):
