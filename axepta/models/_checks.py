@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from pydantic import (
@@ -22,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from axepta.amounts import check_amount, check_currency
+from axepta.amounts import _ACCEPTED_CURRENCIES, MAX_AMOUNT, check_amount, check_currency
 from axepta.errors import InvalidRequestError
 from axepta.fields import check_format, check_url, format_checker, normalise_phone
 
@@ -232,10 +231,60 @@ def _runner(check: Check | None) -> Callable[[object], Any] | None:
     if type(check) is Text and not check.allow_empty:
         return format_checker(check.key, check.fmt, charset=_MODEL_CHARSET)
     if type(check) is Url:
-        return partial(check_url, check.key)
+        return _url_runner(check)
     if type(check) is Choice:
         return _choice_runner(check)
+    if type(check) is Currency:
+        return _currency_runner(check)
+    if type(check) is Amount:
+        return _amount_runner(check)
     return check
+
+
+def _currency_runner(check: Currency) -> Callable[[object], str]:
+    """``check`` with the codes it accepts looked up first (plain text only)."""
+
+    def run(value: object) -> str:
+        if type(value) is str and value in _ACCEPTED_CURRENCIES:
+            return value
+        return check(value)
+
+    return run
+
+
+def _amount_runner(check: Amount) -> Callable[[object], int]:
+    """``check`` with a plain ``int`` in range returned at once."""
+    low = check.minimum
+
+    def run(value: object) -> int:
+        if type(value) is int and low <= value <= MAX_AMOUNT:
+            return value
+        return check(value)
+
+    return run
+
+
+_MAX_KNOWN_URLS = 256
+
+
+def _url_runner(check: Url) -> Callable[[object], str]:
+    """``check`` with the URLs it accepted remembered (a shop sends the same few with every
+    order; the check is a pure function of the text): at most 256, then checked each time."""
+    known: dict[str, str] = {}
+    key = check.key
+
+    def run(value: object) -> str:
+        if type(value) is str:
+            hit = known.get(value)
+            if hit is not None:
+                return hit
+            url = check_url(key, value)
+            if len(known) < _MAX_KNOWN_URLS:
+                known[value] = url
+            return url
+        return check_url(key, value)
+
+    return run
 
 
 def _choice_runner(check: Choice) -> Callable[[object], str]:

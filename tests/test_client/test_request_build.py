@@ -133,8 +133,9 @@ def test_prepared_runners_judge_as_the_checks() -> None:
         pass
 
     values: list[object] = ["fr", "FR", "Fr", "auto", "Manual", "BAID", "x", "", Upper("fr"), 1, None, "shortcut",
-                            "https://shop.example/a", "http://shop.example/a", "T-1", "a&b", "é", "x" * 300]  # fmt: skip
-    for model in (PayPalOrderRequest, OrderItem, CaptureRequest, InquireRequest):
+                            "https://shop.example/a", "http://shop.example/a", "T-1", "a&b", "é", "x" * 300, "EUR", "eur", "CLF", "XYZ", Upper("EUR"), 0, 12345, 10**10, True, 1.5,
+                            "https://shop.example/a", Upper("https://shop.example/a")]  # fmt: skip
+    for model in (PayPalOrderRequest, OrderItem, CaptureRequest, InquireRequest, BasketLine, PaymentUnit):
         checks, _required, runners = _plan(model)
         for name, check in checks.items():
             runner = runners[name]
