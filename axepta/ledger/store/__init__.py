@@ -31,6 +31,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -151,6 +152,29 @@ class Store:
         except BaseException:
             self._forget(conn)
             raise
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Any]:
+        """This thread's kept PostgreSQL connection as the psycopg driver sees it, in autocommit
+        mode (each statement its own transaction: no ``BEGIN``/``COMMIT`` round trips), for the
+        express lane (:mod:`.express`); ``None`` on SQLite or inside a unit. A failure discards
+        the connection (invalidated: it never returns to the pool in autocommit)."""
+        self._ensure_schema()
+        conn = self._connection() if self.dialect == "postgresql" else None
+        if conn is None:
+            yield None
+            return
+        raw: Any = conn.connection.driver_connection
+        raw.autocommit = True
+        try:
+            yield raw
+        except BaseException:
+            # never back to the pool in autocommit: a unit on it would commit statement by statement
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            self._forget(conn)
+            raise
+        raw.autocommit = False
 
     def write(self) -> contextlib.AbstractContextManager[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
