@@ -176,16 +176,16 @@ class ReceivingMixin:
     def _express_notification(
         self, notification: Notification, key: str, body: bytes, when: datetime
     ) -> Receipt | None:
-        """The common case on PostgreSQL in two round trips (:mod:`.store.express`): a new result
-        that moves a payment the books hold. ``None`` for every other case, and when the payment
-        or the key changed between the read and the write (nothing written): the general unit
-        then decides under the row lock."""
+        """The common case (:mod:`.store.express`): a new result that moves a payment the books
+        hold, in two statements on PostgreSQL. ``None`` for every other case, and when the
+        payment or the key changed between the read and the write (nothing written): the
+        general unit then decides under the row lock."""
         if not notification.trans_id:
             return None
-        with self._store.autocommit() as raw:
-            if raw is None:
+        with self._store.express() as lane:
+            if lane is None:
                 return None
-            found = express.read(raw, notification.merchant_id, notification.trans_id, key)
+            found = lane.read(notification.merchant_id, notification.trans_id, key)
             if found is None or found.seen:
                 return None
             payment = found.payment
@@ -199,15 +199,15 @@ class ReceivingMixin:
                 "delta_captured": decision.delta_captured, "delta_refunded": decision.delta_refunded,
                 "transition_id": found.transition_id,
             }  # fmt: skip
-            written = express.write(
-                raw, found, key=key, body=body, fields=inbox.notification_fields(notification), outcome=outcome,
+            effects = express.Effects(
+                key=key, body=body, fields=inbox.notification_fields(notification), outcome=outcome,
                 state=decision.state,
                 deltas=(decision.delta_authorized, decision.delta_captured, decision.delta_refunded),
                 charged_back=decision.charged_back, note=decision.note or None, pay_id=learnt, kinds=decision.events,
                 payload=payload, ids=_reported_ids(notification), when=when,
             )  # fmt: skip
-        if not written:
-            return None
+            if not lane.write(found, effects):
+                return None
         return Receipt(inbox.ANSWERS[outcome], outcome, _after(payment, decision, when, learnt), found.message_id, note)
 
     def _notification_unit(

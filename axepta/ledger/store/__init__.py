@@ -154,27 +154,37 @@ class Store:
             raise
 
     @contextmanager
-    def autocommit(self) -> Iterator[Any]:
-        """This thread's kept PostgreSQL connection as the psycopg driver sees it, in autocommit
-        mode (each statement its own transaction: no ``BEGIN``/``COMMIT`` round trips), for the
-        express lane (:mod:`.express`); ``None`` on SQLite or inside a unit. A failure discards
-        the connection (invalidated: it never returns to the pool in autocommit)."""
+    def express(self) -> Iterator[Any]:
+        """The express lane (:mod:`.express`) on this thread's kept connection, straight to its
+        driver: on PostgreSQL in autocommit (each statement its own transaction), on SQLite in a
+        transaction the lane opens and ends. ``None`` inside a unit (the connection is busy). A
+        failure discards the connection (invalidated: it never returns to the pool in
+        autocommit or inside a transaction)."""
+        from axepta.ledger.store.express import PostgresLane, SqliteLane
+
         self._ensure_schema()
-        conn = self._connection() if self.dialect == "postgresql" else None
+        conn = self._connection()
         if conn is None:
             yield None
             return
         raw: Any = conn.connection.driver_connection
-        raw.autocommit = True
+        lane: Any
+        if self.dialect == "postgresql":
+            raw.autocommit = True
+            lane = PostgresLane(raw)
+        else:
+            lane = SqliteLane(raw)
         try:
-            yield raw
+            yield lane
+            if isinstance(lane, SqliteLane):
+                lane.close()
         except BaseException:
-            # never back to the pool in autocommit: a unit on it would commit statement by statement
             with contextlib.suppress(Exception):
                 conn.invalidate()
             self._forget(conn)
             raise
-        raw.autocommit = False
+        if isinstance(lane, PostgresLane):
+            raw.autocommit = False
 
     def write(self) -> contextlib.AbstractContextManager[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""

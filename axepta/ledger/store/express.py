@@ -1,28 +1,34 @@
-"""The express lane of a notification on PostgreSQL: two round trips instead of ten.
+"""The express lane of a notification: the common case (a new result that moves a payment the
+books hold) written without SQLAlchemy's per-statement work and, on PostgreSQL, in two round
+trips instead of ten.
 
-The general unit (``BEGIN``, the payment locked, the message, the payment, its transition, its
-event, its ids, ``COMMIT``) costs ten round trips and about 2.8 ms of client CPU through
-SQLAlchemy; the common case of a notification (a new result that moves a payment) needs two:
+PostgreSQL (:class:`PostgresLane`): the general unit (``BEGIN``, the payment locked, the
+message, the payment, its transition, its event, its ids, ``COMMIT``) costs ten round trips and
+about 2.8 ms of client CPU; the lane needs two statements, each in autocommit:
 
-1. :func:`read` (autocommit): the payment by its MAC-bound ``TransID``, whether the message's
+1. :meth:`~PostgresLane.read`: the payment by its MAC-bound ``TransID``, whether the message's
    key is already stored, and two ids drawn from the sequences of messages and transitions;
-2. :func:`write` (autocommit, so one statement is one transaction): writable CTEs that update
-   the payment *only if* it still holds what was read (every column the decision read), and,
-   chained on that update's ``RETURNING``, insert the message, the transition, the events and
-   the PayPal ids. Either all of it is written or none of it.
+2. :meth:`~PostgresLane.write`: writable CTEs that update the payment *only if* it still holds
+   what was read (every column the decision read), and, chained on that update's ``RETURNING``,
+   insert the message, the transition, the events and the PayPal ids. Either all of it is
+   written or none of it.
 
-When the payment changed in between (the guard matches no row), or another delivery stored the
-same key first (the message's unique index raises), or the PayID learnt is another payment's,
-nothing is written and :func:`write` returns ``False``: the caller then runs the general unit,
-which decides again under the row lock. Money is decided by the same pure state machine either
-way; this module only carries values.
+When the payment changed in between (the guard matches no row), another delivery stored the
+same key first (the message's unique index raises) or the PayID learnt is another payment's,
+nothing is written and ``write`` returns ``False``: the caller then runs the general unit, which
+decides again under the row lock.
 
-Statements go straight to psycopg (the connection the store keeps for the thread, switched to
-autocommit for the duration); psycopg prepares them on the server after a few executions.
+SQLite (:class:`SqliteLane`): one ``BEGIN IMMEDIATE`` transaction from the read to the write
+(the write lock is held throughout, so no guard is needed), the same rows through sqlite3.
+
+Money is decided by the same pure state machine either way; this module only carries values.
+Statements go straight to the driver of the connection the store keeps for the thread
+(:meth:`Store.express`); psycopg prepares them on the server after a few executions.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +36,7 @@ from typing import Any
 
 from axepta.ledger.store.schema import PAYMENTS
 
-__all__ = ["Found", "read", "write"]
+__all__ = ["Effects", "Found", "Lane", "PostgresLane", "SqliteLane"]
 
 _PAYMENT_COLUMNS = tuple(c.name for c in PAYMENTS.columns)
 _TIMES = ("created_at", "updated_at")
@@ -96,7 +102,7 @@ SELECT count(*) FROM t
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """What :func:`read` found: the payment (attribute access, as a SQLAlchemy row), whether
+    """What :meth:`Lane.read` found: the payment (attribute access, as a SQLAlchemy row), whether
     the message's key is stored already, and the ids the write will use."""
 
     payment: Any
@@ -115,61 +121,181 @@ class _Row:
             object.__setattr__(self, name, values[name])
 
 
-def read(raw: Any, merchant_id: str, trans_id: str, key: str) -> Found | None:
-    """The payment with this ``TransID`` of ``merchant_id`` and two fresh ids; ``None`` when the
-    books hold no such payment."""
-    from psycopg.rows import dict_row
+@dataclass(frozen=True, slots=True)
+class Effects:
+    """What a notification writes besides its payment's new totals (computed by the caller
+    from the pure plans; the lane only carries it)."""
 
-    with raw.cursor(row_factory=dict_row) as cursor:
-        found = cursor.execute(_READ, {"merchant_id": merchant_id, "trans_id": trans_id, "key": key}).fetchone()
-    if found is None:
-        return None
-    for name in _TIMES:  # as the schema's UtcDateTime reads them
-        found[name] = found[name].astimezone(UTC)
-    return Found(_Row(found), bool(found["seen_"]), int(found["message_id_"]), int(found["transition_id_"]))
+    key: str
+    body: bytes
+    fields: Mapping[str, Any]
+    outcome: str
+    state: str
+    deltas: tuple[int, int, int]
+    charged_back: bool | None
+    note: str | None
+    pay_id: str | None  # a PayID the payment learns (None: keeps its own)
+    kinds: Sequence[str]  # the events
+    payload: Mapping[str, Any]  # the events' payload
+    ids: Sequence[tuple[str, str]]  # PayPal ids reported (kind, value)
+    when: datetime
 
 
-def write(
-    raw: Any,
-    found: Found,
-    *,
-    key: str,
-    body: bytes,
-    fields: Mapping[str, Any],
-    outcome: str,
-    state: str,
-    deltas: tuple[int, int, int],
-    charged_back: bool | None,
-    note: str | None,
-    pay_id: str | None,
-    kinds: Sequence[str],
-    payload: Mapping[str, Any],
-    ids: Sequence[tuple[str, str]],
-    when: datetime,
-) -> bool:
-    """Write a notification's message and everything it causes in one statement; ``False``
-    (nothing written) when the payment changed since :func:`read`, the key was taken meanwhile
-    or the PayID belongs to another payment."""
-    from psycopg import errors
-    from psycopg.types.json import Json
-
+def _params(found: Found, fx: Effects) -> dict[str, Any]:
     payment = found.payment
-    authorized, captured, refunded = deltas
+    authorized, captured, refunded = fx.deltas
     params: dict[str, Any] = {f"was_{name}": getattr(payment, name) for name in GUARD}
     params.update(
-        payment_id=payment.id, merchant_id=payment.merchant_id, key=key, body=body, fields=Json(dict(fields)),
-        outcome=outcome, note=note, state=state, when=when,
+        payment_id=payment.id, merchant_id=payment.merchant_id, key=fx.key, body=fx.body, outcome=fx.outcome,
+        note=fx.note, state=fx.state, when=fx.when,
         amount_authorized=payment.amount_authorized + authorized, amount_captured=payment.amount_captured + captured,
         amount_refunded=payment.amount_refunded + refunded, delta_authorized=authorized, delta_captured=captured,
-        delta_refunded=refunded, charged_back=payment.charged_back if charged_back is None else charged_back,
-        attention=note or payment.attention, pay_id=pay_id or payment.pay_id,
+        delta_refunded=refunded, charged_back=payment.charged_back if fx.charged_back is None else fx.charged_back,
+        attention=fx.note or payment.attention, pay_id=fx.pay_id or payment.pay_id,
         message_id=found.message_id, transition_id=found.transition_id, cause=f"message:{found.message_id}",
-        payload=Json(dict(payload)), kinds=list(kinds),
-        id_kinds=[kind for kind, _ in ids], id_values=[value for _, value in ids],
     )  # fmt: skip
-    try:
-        with raw.cursor() as cursor:
-            written = cursor.execute(_WRITE, params).fetchone()
-    except errors.UniqueViolation:
-        return False  # the key (a delivery at the same moment) or the PayID is taken: nothing written
-    return bool(written and written[0])
+    return params
+
+
+class PostgresLane:
+    """Two autocommit statements on psycopg (module docstring)."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def read(self, merchant_id: str, trans_id: str, key: str) -> Found | None:
+        """The payment with this ``TransID`` of ``merchant_id`` and two fresh ids; ``None`` when
+        the books hold no such payment."""
+        from psycopg.rows import dict_row
+
+        with self.raw.cursor(row_factory=dict_row) as cursor:
+            row = cursor.execute(_READ, {"merchant_id": merchant_id, "trans_id": trans_id, "key": key}).fetchone()
+        if row is None:
+            return None
+        for name in _TIMES:  # as the schema's UtcDateTime reads them
+            row[name] = row[name].astimezone(UTC)
+        return Found(_Row(row), bool(row["seen_"]), int(row["message_id_"]), int(row["transition_id_"]))
+
+    def write(self, found: Found, effects: Effects) -> bool:
+        """Everything in one statement; ``False`` (nothing written) when the payment changed
+        since :meth:`read`, the key was taken meanwhile or the PayID belongs to another payment."""
+        from psycopg import errors
+        from psycopg.types.json import Json
+
+        params = _params(found, effects)
+        params.update(
+            fields=Json(dict(effects.fields)), payload=Json(dict(effects.payload)), kinds=list(effects.kinds),
+            id_kinds=[kind for kind, _ in effects.ids], id_values=[value for _, value in effects.ids],
+        )  # fmt: skip
+        try:
+            with self.raw.cursor() as cursor:
+                written = cursor.execute(_WRITE, params).fetchone()
+        except errors.UniqueViolation:
+            return False  # the key (a delivery at the same moment) or the PayID is taken
+        return bool(written and written[0])
+
+
+# SQLite: one process writes at a time (BEGIN IMMEDIATE), and a statement is a call into the
+# library, not a round trip; what costs is SQLAlchemy's work per statement. The lane holds the
+# write lock from its read to its write, so no guard is needed; the same rows, through sqlite3.
+
+_SQLITE_READ = """
+SELECT p.*,
+       EXISTS (SELECT 1 FROM axepta_messages m
+               WHERE m.merchant_id = :merchant_id AND m.source = 'axepta' AND m.dedup_key = :key) AS seen_,
+       (SELECT coalesce(max(id), 0) + 1 FROM axepta_messages) AS message_id_,
+       (SELECT coalesce(max(id), 0) + 1 FROM axepta_transitions) AS transition_id_
+FROM axepta_payments p
+WHERE p.merchant_id = :merchant_id AND p.trans_id = :trans_id
+"""
+
+_SQLITE_WRITE = (
+    """UPDATE axepta_payments
+    SET state = :state, amount_authorized = :amount_authorized, amount_captured = :amount_captured,
+        amount_refunded = :amount_refunded, charged_back = :charged_back, attention = :attention,
+        pay_id = :pay_id, updated_at = :when
+    WHERE id = :payment_id""",
+    """INSERT INTO axepta_messages (id, merchant_id, source, dedup_key, body, verification, reason, fields,
+                                 payment_id, state, attempts, received_at, updated_at)
+    VALUES (:message_id, :merchant_id, 'axepta', :key, :body, 'authenticated', :note, :fields, :payment_id,
+            :outcome, 1, :when, :when)""",
+    """INSERT INTO axepta_transitions (id, payment_id, from_state, to_state, delta_authorized, delta_captured,
+                                    delta_refunded, cause, message_id, note, created_at)
+    VALUES (:transition_id, :payment_id, :was_state, :state, :delta_authorized, :delta_captured,
+            :delta_refunded, 'message', :message_id, :note, :when)""",
+)
+_SQLITE_EVENT = """INSERT INTO axepta_events (kind, cause, payment_id, payload, state, attempts, created_at, next_attempt_at)
+    VALUES (:kind, :cause, :payment_id, :payload, 'pending', 0, :when, :when)
+    ON CONFLICT (kind, cause) DO NOTHING"""
+_SQLITE_ID = """INSERT INTO axepta_payment_ids (payment_id, kind, value, source, created_at)
+    VALUES (:payment_id, :kind, :value, 'notification', :when)
+    ON CONFLICT (payment_id, kind, value) DO NOTHING"""
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """As SQLAlchemy's SQLite ``DateTime`` stores the schema's UTC datetimes."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond:06d}"
+
+
+def _sqlite_read_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class SqliteLane:
+    """One ``BEGIN IMMEDIATE`` transaction from :meth:`read` to :meth:`write` through sqlite3
+    (:meth:`close` rolls it back when the caller left before writing)."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.open = False
+
+    def read(self, merchant_id: str, trans_id: str, key: str) -> Found | None:
+        self.raw.execute("BEGIN IMMEDIATE")
+        self.open = True
+        cursor = self.raw.execute(_SQLITE_READ, {"merchant_id": merchant_id, "trans_id": trans_id, "key": key})
+        values = cursor.fetchone()
+        if values is None:
+            return None
+        row = dict(zip([d[0] for d in cursor.description], values, strict=True))
+        for name in _TIMES:
+            row[name] = _sqlite_read_time(row[name])
+        row["charged_back"] = bool(row["charged_back"])
+        return Found(_Row(row), bool(row["seen_"]), int(row["message_id_"]), int(row["transition_id_"]))
+
+    def write(self, found: Found, effects: Effects) -> bool:
+        """Everything, then ``COMMIT``; ``False`` (rolled back) when the PayID learnt is another
+        payment's."""
+        import sqlite3
+
+        params = _params(found, effects)
+        when = _sqlite_time(effects.when)
+        params.update(
+            when=when, charged_back=int(params["charged_back"]), fields=json.dumps(dict(effects.fields)),
+        )
+        try:
+            for statement in _SQLITE_WRITE:
+                self.raw.execute(statement, params)
+            payload = json.dumps(dict(effects.payload))
+            self.raw.executemany(_SQLITE_EVENT, [
+                {"kind": kind, "cause": params["cause"], "payment_id": params["payment_id"], "payload": payload,
+                 "when": when} for kind in effects.kinds
+            ])  # fmt: skip
+            self.raw.executemany(_SQLITE_ID, [
+                {"payment_id": params["payment_id"], "kind": kind, "value": value, "when": when}
+                for kind, value in effects.ids
+            ])  # fmt: skip
+        except sqlite3.IntegrityError:
+            self.close()
+            return False
+        self.raw.execute("COMMIT")
+        self.open = False
+        return True
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self.raw.execute("ROLLBACK")
+
+
+Lane = PostgresLane | SqliteLane
