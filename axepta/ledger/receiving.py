@@ -466,6 +466,13 @@ class ReceivingMixin:
         if message.txn_id:
             queries.add_payment_id(conn, payment_id, "txn_id", message.txn_id[:64], "ipn", when)
         if fact.kind == "confirm":
+            expected = sql.operation_amount(conn, payment_id, message.txn_id) if message.txn_id else None
+            mismatch = inbox.ipn_amount_mismatch(
+                message, currency=payment.currency, expected=payment.amount if expected is None else expected
+            )
+            if mismatch is not None:  # a person looks; nothing moves on an amount the books did not expect
+                logger.warning("IPN %s for TransID %s: %s", message.txn_id, payment.trans_id, mismatch)
+                return self._settle(conn, message_id, "conflict", mismatch, when, payment_id=payment_id)
             return self._settle(conn, message_id, "duplicate", fact.reason, when, payment_id=payment_id)
         if fact.kind == "conflict":
             return self._settle(conn, message_id, "conflict", fact.reason, when, payment_id=payment_id)
