@@ -380,10 +380,16 @@ class AxeptaClient(_BaseClient):
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ConfigurationError("http_client must be an httpx.Client (use AsyncAxeptaClient for httpx.AsyncClient)")
         self._owns_http = http_client is None
+        # without an http_client: the library's own pool, posted to directly (see _send_direct)
+        self._transport = _http.sync_transport() if http_client is None else None
         self._http = http_client or httpx.Client(
-            timeout=self._timeout, follow_redirects=False, headers=_HEADERS,
-            transport=_http.sync_transport(),
-        )  # fmt: skip
+            timeout=self._timeout, follow_redirects=False, headers=_HEADERS, transport=self._transport
+        )
+        # what the httpx client would put on each request of its own pool, computed once: its
+        # headers (ours over httpx's defaults), the timeout extension, each URL parsed once
+        self._request_headers = httpx.Headers(self._http.headers)
+        self._timeout_extension = self._timeout.as_dict()
+        self._urls: dict[str, httpx.URL] = {}
 
     def close(self) -> None:
         """Close the connection pool (not an injected ``http_client``)."""
@@ -428,14 +434,16 @@ class AxeptaClient(_BaseClient):
         if left <= 0:
             return _too_late(self._deadline)
         try:
+            if self._transport is not None:
+                return self._send_direct(self._transport, prepared, deadline)
             with _http.deadline_scope(deadline), self._http.stream(
                 "POST",
                 prepared.url,
                 data=dict(prepared.form),
                 headers=_HEADERS,
-                # the library's own pool ends every socket operation by the deadline; an
-                # injected client gets its phases cut to what is left
-                timeout=self._timeout if self._owns_http else _http.within(self._timeout, left),
+                # an injected client gets its phases cut to what is left (the body is read under
+                # the deadline too)
+                timeout=_http.within(self._timeout, left),
                 follow_redirects=False,
             ) as response:
                 location = response.headers.get("location")
@@ -450,6 +458,42 @@ class AxeptaClient(_BaseClient):
             return _late_reply(self._deadline, exc)
         except _http.EncodingRefused as exc:
             return _refused_encoding(exc)
+
+    def _send_direct(
+        self, transport: httpx.HTTPTransport, prepared: PreparedRequest | PreparedInquiry, deadline: float
+    ) -> RawReply:
+        """POST through the client's own pool without ``httpx.Client``'s per-request machinery
+        (header and URL merging, auth and redirect loops, cookie jar, event hooks), which this
+        call uses none of: the same request — headers, form body, timeouts — goes to the same
+        transport, whose every socket operation ends by the deadline (:func:`_http.sync_transport`).
+        Redirects are never followed and no cookie is kept (as the async client's own pool)."""
+        if self._http.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        url = self._urls.get(prepared.url)
+        if url is None:
+            url = httpx.URL(prepared.url)
+            if len(self._urls) < 64:  # one per operation; a hand-made PreparedRequest may differ
+                self._urls[prepared.url] = url
+        request = httpx.Request(
+            "POST", url, data=dict(prepared.form), headers=self._request_headers,
+            extensions={"timeout": self._timeout_extension},
+        )  # fmt: skip
+        with _http.deadline_scope(deadline):
+            try:
+                response = transport.handle_request(request)
+            except httpx.RequestError as exc:
+                exc.request = request  # as httpx.Client does
+                raise
+            response.request = request
+            try:
+                location = response.headers.get("location")
+                try:
+                    body = _http.read_body(response, MAX_REPLY_BYTES, deadline)
+                except _http.BodyTooLarge as exc:  # judged (refused) by the core
+                    body = exc.head
+                return RawReply(response.status_code, body, location)
+            finally:
+                response.close()
 
     # -- operations ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import json
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from axepta.errors import InvalidRequestError
@@ -65,6 +66,17 @@ def check_format(field: str, value: object, fmt: str, *, charset: str = "iso-885
         raise InvalidRequestError(
             f"{field}: must be text, not {type(value).__name__}", field=field, rule=fmt
         )
+    if value.isascii() and value.isprintable() and (cls == "ans" or cls == "ns"):
+        # printable ASCII (the usual case): already NFC, no control character, ASCII and
+        # encodable in every charset, so only the length and '&' rules below can fail
+        n = len(value)
+        if not (1 <= n <= size if upto else n == size):
+            _wrong_length(field, fmt, upto, size, n)
+        if "&" in value:
+            raise InvalidRequestError(
+                f"{field}: must not contain '&' (it would split the message)", field=field, rule=fmt
+            )
+        return value
     text = normalise_text(value) if cls in ("ans", "ns") else value
     n = len(text)
     if upto:
@@ -103,6 +115,16 @@ def check_format(field: str, value: object, fmt: str, *, charset: str = "iso-885
             rule=f"encodable in {charset}",
         ) from None
     return text
+
+
+def _wrong_length(field: str, fmt: str, upto: bool, size: int, n: int) -> NoReturn:
+    if upto:
+        raise InvalidRequestError(
+            f"{field}: must be 1 to {size} characters long ({fmt}); found {n}", field=field, rule=fmt
+        )
+    raise InvalidRequestError(
+        f"{field}: must be exactly {size} characters long ({fmt}); found {n}", field=field, rule=fmt
+    )
 
 
 def is_loopback_host(host: str | None) -> bool:

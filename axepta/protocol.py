@@ -16,10 +16,10 @@ from __future__ import annotations
 import base64
 import html
 import logging
+import os
 import re
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -427,10 +427,10 @@ class ProtocolCore:
             raise ConfigurationError("inquiry_backoff must be a sequence of delays in seconds >= 0")
         #: delays before the 2nd, 3rd … attempt of a status inquiry (D-INQ-6)
         self.inquiry_backoff: tuple[float, ...] = tuple(float(d) for d in inquiry_backoff)
-        self._req_id_factory = req_id_factory or (lambda: uuid.uuid4().hex)
+        self._req_id_factory = req_id_factory or _uuid4_hex
         self._clock = clock
         # ReqId -> (operation, parameters) of the last MAX_REMEMBERED_REQ_IDS prepared requests
-        self._req_ids: OrderedDict[str, tuple[str, Mapping[str, str | None]]] = OrderedDict()
+        self._req_ids: OrderedDict[str, tuple[str, Mapping[str, str]]] = OrderedDict()
         self._req_ids_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -462,7 +462,8 @@ class ProtocolCore:
         req_id: str | None = None
         if op.req_id:
             req_id = getattr(request, "req_id", None) or self._req_id_factory()
-        fields = self._plaintext(op, request, req_id)
+        # the plaintext without its absent (None) fields, in wire order: filtered once here
+        fields = {k: v for k, v in self._plaintext(op, request, req_id).items() if v is not None}
         if req_id is not None:
             self._remember_req_id(op, req_id, fields)
         plaintext = _join(fields)
@@ -474,8 +475,8 @@ class ProtocolCore:
         }
         return PreparedRequest(
             operation=op.name,
-            url=self.url_for(op.name),
-            fields={k: v for k, v in fields.items() if v is not None},
+            url=self.base_url + self.paths[op.name],
+            fields=fields,
             form=form,
             req_id=req_id,
             money_moving=op.money_moving,
@@ -483,7 +484,7 @@ class ProtocolCore:
             relaxed=_relaxed_rules(request),
         )
 
-    def _remember_req_id(self, op: Operation, req_id: str, fields: Mapping[str, str | None]) -> None:
+    def _remember_req_id(self, op: Operation, req_id: str, fields: Mapping[str, str]) -> None:
         """One ReqId, one operation (§6.2): the platform answers a ReqId it knows with the first
         request's outcome, whatever the new parameters, so a ReqId this core already prepared
         for another operation or other parameters is refused before anything is sent."""
@@ -529,7 +530,9 @@ class ProtocolCore:
 
     def _plaintext(self, op: Operation, r: Request, req_id: str | None) -> dict[str, str | None]:
         mid = self.credentials.merchant_id
-        pay_id = getattr(r, "pay_id", None)
+        # only the operations signed with the PayID read it (a model without the field would
+        # make pydantic raise and catch an AttributeError)
+        pay_id = getattr(r, "pay_id", None) if op.mac_with_pay_id else None
         mac = self._mac(op, pay_id, r.trans_id, r.amount, r.currency)
         amount = str(r.amount)
         if isinstance(r, PayPalOrderRequest):
@@ -1120,15 +1123,23 @@ def _require_encrypted(op: Operation, params: Params) -> None:
             )
 
 
-def _join(fields: Mapping[str, str | None]) -> str:
-    """:func:`encode_params` for the core's own plaintexts (field names are its constants): one
-    join, and the one-'&'-per-pair count proves no value holds an '&'; otherwise
-    :func:`encode_params` names the field."""
-    parts = [f"{k}={v}" for k, v in fields.items() if v is not None]
-    text = "&".join(parts)
-    if text.count("&") != len(parts) - 1:
+def _join(fields: Mapping[str, str]) -> str:
+    """:func:`encode_params` for the core's own plaintexts (field names are its constants, no
+    value is ``None``): one join, and the one-'&'-per-pair count proves no value holds an '&';
+    otherwise :func:`encode_params` names the field."""
+    text = "&".join([f"{k}={v}" for k, v in fields.items()])
+    if text.count("&") != len(fields) - 1:
         return encode_params(fields)  # raises InvalidRequestError naming the field
     return text
+
+
+def _uuid4_hex() -> str:
+    """``uuid.uuid4().hex`` (32 lowercase hex digits of a random version-4 UUID) without building
+    a ``UUID``: the same 16 random bytes with the same version and variant bits."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
 
 
 _REFUND_KEYS: Final = ("GrossRefundAmount", "NetRefundAmount", "FeeRefundAmount")
@@ -1148,7 +1159,7 @@ def _check_same_operation(op: Operation, prepared: PreparedRequest, params: Para
             why = "reports no refund (no GrossRefundAmount)"
         elif gross != amount:
             why = f"reports GrossRefundAmount {_shown(gross, 12)}, not the {amount} requested"
-    elif any(params.get(k) is not None for k in _REFUND_KEYS):
+    elif params.get_any(*_REFUND_KEYS) is not None:
         why = "reports a refund (GrossRefundAmount/NetRefundAmount/FeeRefundAmount): it answers a credit"
     elif op.name == "reverse" and (params.get("TID") or "").strip():
         why = "carries a TID (PayPal capture or refund id), which a reversal does not create"
@@ -1209,13 +1220,16 @@ def _charset_hint(prepared: PreparedRequest, charset: str) -> str:
     )
 
 
+_NS_REF_NR = (PayPalOrderRequest, CompleteRequest, CreditExRequest, ReferenceTransactionRequest)
+
+
 def _relaxed_rules(request: Request) -> tuple[str, ...]:
     """The relaxed rules (§4) this request relies on, named in a parameter-code error."""
     notes: list[str] = []
-    ref_nr = getattr(request, "ref_nr", None)
-    ns_tables = PayPalOrderRequest | CompleteRequest | CreditExRequest | ReferenceTransactionRequest
-    if ref_nr and isinstance(request, ns_tables) and any(c.isalpha() for c in ref_nr):
-        notes.append("RefNr contains letters although 004 types it ns (Q17)")
+    if isinstance(request, _NS_REF_NR):
+        ref_nr = request.ref_nr
+        if ref_nr and not ref_nr.isdigit() and any(c.isalpha() for c in ref_nr):
+            notes.append("RefNr contains letters although 004 types it ns (Q17)")
     if isinstance(request, CompleteRequest) and request.address and request.address.first_name:
         empty = [k for k, v in (("AddrStreet2", request.address.street2), ("AddrState", request.address.state), ("Phone", request.address.phone)) if v is None]
         if empty:

@@ -87,3 +87,22 @@ def test_decode_base64_json_object() -> None:
     assert decode_base64_json_object("not base64!") is None
     assert decode_base64_json_object(base64.b64encode(b"[1]").decode()) is None
     assert decode_base64_json_object(base64.b64encode(b"[" * 100000).decode()) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "message"),
+    [
+        ("abcd", "ans3", "F: must be exactly 3 characters long (ans3); found 4"),
+        ("abcdef", "ns..5", "F: must be 1 to 5 characters long (ns..5); found 6"),
+        ("a&b", "ns..5", "F: must not contain '&' (it would split the message)"),
+        ("a&bcdefg", "ans..5", "F: must be 1 to 5 characters long (ans..5); found 8"),  # length first
+        ("a\x7fb", "ans..5", "F: must not contain control characters (ans..5)"),
+        ("a\tb", "ns..5", "F: must not contain control characters (ns..5)"),
+    ],
+)
+def test_plain_ascii_text_keeps_the_rules_and_messages(value: str, fmt: str, message: str) -> None:
+    """Printable ASCII takes a short path (issue 14 item 2): same rules, same messages."""
+    with pytest.raises(InvalidRequestError) as exc:
+        check_format("F", value, fmt)
+    assert str(exc.value) == message and exc.value.field == "F" and exc.value.rule == fmt
+    assert check_format("F", "a b~!", fmt.replace("3", "5")) == "a b~!"

@@ -60,7 +60,7 @@ class Params(Mapping[str, str]):
 
     @classmethod
     def _from_pairs(cls, pairs: dict[str, tuple[str, str]]) -> Params:
-        obj = cls()
+        obj = cls.__new__(cls)
         obj._items = pairs
         return obj
 

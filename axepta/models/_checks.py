@@ -117,6 +117,8 @@ class Choice(Check):
 
     def __call__(self, value: object) -> str:
         if isinstance(value, str):
+            if type(value) is str and value in self.choices:
+                return value  # written as in choices (the usual case)
             for choice in self.choices:
                 if value.lower() == choice.lower():
                     return choice
@@ -221,6 +223,64 @@ def _plan(model: type[BaseModel]) -> tuple[dict[str, Check | None], tuple[str, .
     return plan
 
 
+_MISSING: Any = object()  # a mandatory field's place in the defaults (always overwritten)
+_IMMUTABLE_DEFAULTS = (type(None), str, int, bool, tuple, frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class _Direct:
+    """How a request model is built from its checked fields without pydantic's second pass:
+    every field in order with its default, the fields pydantic converts (nested models,
+    mappings: an empty tuple needs no conversion) and the after-validators in pydantic's
+    order."""
+
+    defaults: dict[str, Any]
+    converted: frozenset[str]
+    after: tuple[Any, ...]
+
+
+class _Checked(dict[str, Any]):
+    """Keyword fields that went through the checks already (RequestModel.__init__)."""
+
+
+_DIRECT: dict[type[BaseModel], _Direct | None] = {}
+_PLAIN_TYPES = frozenset({str, int, bool})
+
+
+def _direct(model: type[BaseModel]) -> _Direct | None:
+    """Per model, computed once: how to build it directly, or ``None`` when it uses anything
+    beyond field checks and argument-free after-validators (field validators, private
+    attributes, ``model_post_init``, default factories, mutable defaults)."""
+    if model in _DIRECT:
+        return _DIRECT[model]
+    plan: _Direct | None = None
+    decorators = model.__pydantic_decorators__
+    validators = list(decorators.model_validators.values())
+    after = tuple(d.func for d in validators if d.info.mode == "after")
+    simple = (
+        not decorators.field_validators
+        and not decorators.root_validators
+        and not model.__private_attributes__
+        and model.model_post_init is BaseModel.model_post_init
+        and all(d.info.mode == "after" or d.cls_var_name == "_checked" for d in validators)
+        and all(callable(f) and _positional_arity(f) == 1 for f in after)
+    )
+    fields = model.model_fields
+    checks, _required = _plan(model)
+    if simple and all(checks[name] is not None and info.default_factory is None for name, info in fields.items()):
+        defaults = {name: _MISSING if info.is_required() else info.default for name, info in fields.items()}
+        if all(isinstance(v, _IMMUTABLE_DEFAULTS) or v is _MISSING for v in defaults.values()):
+            converted = frozenset(n for n, c in checks.items() if isinstance(c, Nested | Pairs))
+            plan = _Direct(defaults, converted, after)
+    _DIRECT[model] = plan
+    return plan
+
+
+def _positional_arity(func: Any) -> int:
+    code = getattr(func, "__code__", None)
+    return -1 if code is None else int(code.co_argcount)
+
+
 def wire_key(model: type[BaseModel], name: str) -> str:
     """The wire name of field ``name`` (its check's key), or the field name itself."""
     check = _check_of(model, name)
@@ -235,11 +295,36 @@ class RequestModel(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
 
+    def __init__(self, /, **data: Any) -> None:
+        # The checks (run first, as in _checked) already hand over each value as the exact type
+        # of its field: then the model is filled directly and its after-validators run, instead
+        # of pydantic validating every field a second time. Anything that pydantic still has to
+        # convert (nested models, mappings, values of a subclass type) takes the full path.
+        cls = type(self)
+        direct = _direct(cls)
+        if direct is None:
+            super().__init__(**data)
+            return
+        values = cls._run_checks(data)
+        for name, value in values.items():
+            if type(value) not in _PLAIN_TYPES and not (value == () and name in direct.converted):
+                # pydantic converts what the checks passed on (without checking it again)
+                self.__pydantic_validator__.validate_python(_Checked(values), self_instance=self)
+                return
+        fields = dict(direct.defaults)
+        fields.update(values)
+        object.__setattr__(self, "__dict__", fields)
+        object.__setattr__(self, "__pydantic_fields_set__", set(values))
+        object.__setattr__(self, "__pydantic_extra__", None)
+        object.__setattr__(self, "__pydantic_private__", None)
+        for validator in direct.after:
+            validator(self)
+
     @model_validator(mode="wrap")
     @classmethod
     def _checked(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
         try:
-            if not isinstance(data, BaseModel):
+            if not isinstance(data, BaseModel | _Checked):
                 data = cls._run_checks(data)
             return handler(data)
         except ValidationError as exc:

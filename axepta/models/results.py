@@ -53,23 +53,26 @@ def _keys_of(info: Any) -> tuple[str, ...]:
     return ()
 
 
-_PLANS: dict[type[BaseModel], tuple[tuple[str, tuple[str, ...], bool], ...]] = {}
+#: what a wire key (lower case) fills: (field name, rank of the key among the field's keys,
+#: whether the field holds minor units, whether the field has other keys)
+_Slot = tuple[str, int, bool, bool]
+_PLANS: dict[type[BaseModel], tuple[dict[str, tuple[_Slot, ...]], frozenset[str]]] = {}
 
 
-def _plan(cls: type[BaseModel]) -> tuple[tuple[str, tuple[str, ...], bool], ...]:
-    """Per result class, computed once: each wire-read field's name, its keys (lower case, in
-    order of preference) and whether it holds minor units (text converted by ``_lenient_int``)."""
+def _plan(cls: type[BaseModel]) -> tuple[dict[str, tuple[_Slot, ...]], frozenset[str]]:
+    """Per result class, computed once: for each wire key (lower case) the fields it fills, with
+    the key's rank in the field's order of preference and whether the field holds minor units
+    (text converted by ``_lenient_int``); and the names of the class's fields."""
     plan = _PLANS.get(cls)
     if plan is None:
-        plan = tuple(
-            (
-                name,
-                tuple(k.lower() for k in keys),
-                any(isinstance(m, BeforeValidator) and m.func is _lenient_int for m in info.metadata),
-            )
-            for name, info in cls.model_fields.items()
-            if (keys := _keys_of(info))
-        )
+        slots: dict[str, list[_Slot]] = {}
+        fields = cls.model_fields
+        for name, info in fields.items():
+            keys = list(dict.fromkeys(k.lower() for k in _keys_of(info)))
+            lenient = any(isinstance(m, BeforeValidator) and m.func is _lenient_int for m in info.metadata)
+            for rank, key in enumerate(keys):
+                slots.setdefault(key, []).append((name, rank, lenient, len(keys) > 1))
+        plan = ({key: tuple(s) for key, s in slots.items()}, frozenset(fields))
         _PLANS[cls] = plan
     return plan
 
@@ -182,19 +185,34 @@ class Result(BaseModel):
         class's precomputed plan; the result is then built without a second validation pass.
         Extra keywords that are not text (or ``None``) go through full validation."""
         p = params if isinstance(params, Params) else Params(dict(params))
-        entries = p.folded()
+        slots, fields = _plan(cls)
         values: dict[str, Any] = {}
-        for name, keys, lenient in _plan(cls):
-            for key in keys:
-                item = entries.get(key)
-                if item is not None:
-                    text = item[1].strip()
-                    if text:
-                        values[name] = _lenient_int(text) if lenient else text
-                    break
-        values.update(cls._extra_values(p))
-        values["raw"] = {orig: value for low, (orig, value) in entries.items() if low != "mac"}
-        fields = cls.model_fields
+        raw: dict[str, str] = {}
+        # one pass over the message: a field with several keys takes the first of its keys
+        # present (the lowest rank), even when that value is blank
+        chosen: dict[str, tuple[int, str, bool]] | None = None
+        for low, (orig, value) in p.folded().items():
+            if low == "mac":
+                continue
+            raw[orig] = value
+            for name, rank, lenient, several in slots.get(low, ()):
+                if several:
+                    chosen = {} if chosen is None else chosen
+                    best = chosen.get(name)
+                    if best is None or rank < best[0]:
+                        chosen[name] = (rank, value, lenient)
+                    continue
+                text = value.strip()
+                if text:
+                    values[name] = _lenient_int(text) if lenient else text
+        if chosen is not None:
+            for name, (_rank, value, lenient) in chosen.items():
+                text = value.strip()
+                if text:
+                    values[name] = _lenient_int(text) if lenient else text
+        if cls._extra_values.__func__ is not _NO_EXTRA_VALUES:  # type: ignore[attr-defined]
+            values.update(cls._extra_values(p))
+        values["raw"] = raw
         for key, value in extra.items():
             if key == "raw" or key not in fields or not (value is None or isinstance(value, str)):
                 values.update(extra)
@@ -222,6 +240,9 @@ class Result(BaseModel):
     def awaiting_completion(self) -> bool:
         """``Status=AUTHORIZE_REQUEST``: approved by the customer, not final (§1.5, §1.11)."""
         return (self.status or "").upper() == "AUTHORIZE_REQUEST"
+
+
+_NO_EXTRA_VALUES = Result._extra_values.__func__  # type: ignore[attr-defined]
 
 
 class PaymentResult(Result):

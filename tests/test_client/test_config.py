@@ -265,3 +265,43 @@ def test_core_redirect_sets_the_mode(credentials: Credentials) -> None:
     core = ProtocolCore(credentials)
     redirect = core.redirect(PayPalOrderRequest(trans_id="T", amount=1000, currency="EUR", order_desc="d", **URLS))
     assert redirect.method == "GET" and redirect.req_id is not None
+
+
+def test_own_sync_pool_sends_what_an_httpx_client_would_and_keeps_no_cookie(credentials: Credentials, gateway: Gateway) -> None:
+    """The sync client posts to its own pool directly (no httpx.Client per-request machinery):
+    the same method, URL, headers, form body and timeouts as ``httpx.Client(headers=...)``
+    sends; a cookie the gateway sets is never sent back; a 302 is returned, not followed; a
+    closed client sends nothing."""
+    seen: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        response = gateway.reply_for("capture", request)
+        response.headers["Set-Cookie"] = "ASP.NET_SessionId=abc; path=/"
+        return response
+
+    _method, kwargs, path = OPERATIONS["capture"]
+    with respx.mock(base_url=BASE, assert_all_mocked=True, assert_all_called=True) as mock:
+        mock.post(path).mock(side_effect=reply)
+        with AxeptaClient(credentials) as own:
+            own.capture(**kwargs, req_id="R1")
+            own.capture(**kwargs, req_id="R1")  # a retry: same ReqId, same parameters
+        with httpx.Client(headers=own._http.headers, timeout=own._timeout) as http, AxeptaClient(credentials, http_client=http) as injected:
+            injected.capture(**kwargs, req_id="R1")
+    first, second, reference = seen
+    for request in (first, second):
+        assert request.method == reference.method and request.url == reference.url
+        assert request.headers.raw == reference.headers.raw
+        assert request.content == reference.content
+        assert request.extensions["timeout"] == {"connect": 5.0, "read": 30.0, "write": 45.0, "pool": 45.0}
+    assert "cookie" not in second.headers
+    assert first.headers["accept-encoding"] == "identity"
+    with pytest.raises(RuntimeError, match="closed"):
+        own.capture(**kwargs)
+    _method, order, path = OPERATIONS["paypal_orders"]
+    location = "https://www.sandbox.paypal.com/checkoutnow?token=EC-1"
+    with respx.mock(base_url=BASE, assert_all_mocked=True, assert_all_called=True) as mock:
+        route = mock.post(path).mock(return_value=httpx.Response(302, headers={"Location": location}))
+        with AxeptaClient(credentials) as own:
+            assert own.create_paypal_order(**order, mode="redirect").redirect_url == location
+    assert route.call_count == 1  # respx would refuse the PayPal host had it been followed

@@ -42,3 +42,19 @@ def test_amounts_and_blank_extras() -> None:
     fields = ResultFields.from_params(parse_params(MESSAGE))
     assert [s.capture_id for s in fields.order_status] == ["7TS4", None]
     assert fields.addr_zip == "75002" and fields.payer_status == "verified" and fields.mc_gross == "12.34"
+
+
+@pytest.mark.parametrize(
+    ("message", "email"),
+    [
+        ("Email=c@d.example&E-Mail=a@b.example", "a@b.example"),  # the preferred key wins, wherever it is
+        ("EMail=b@c.example&Email=c@d.example", "b@c.example"),
+        ("Email=c@d.example&E-Mail=  ", None),  # the preferred key present but blank: no value
+        ("email=%20x", "%20x"),
+    ],
+)
+def test_a_field_with_several_keys_takes_the_first_present(message: str, email: str | None) -> None:
+    for cls in (PaymentResult, ResultFields):
+        result = cls.from_params(parse_params(message))
+        assert result.email == email
+        assert result == cls.from_params(parse_params(message), raw=dict(result.raw))  # full validation agrees
