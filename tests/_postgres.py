@@ -55,7 +55,10 @@ class PostgresServer:
     """``start()`` / ``stop()``; :meth:`create_database` makes a fresh database (optionally from
     a template) and returns its SQLAlchemy URL."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        #: ``durable``: PostgreSQL's own defaults (fsync, synchronous_commit, full_page_writes on),
+        #: as a shop's server runs; otherwise the test settings (all three off)
+        self.durable = durable
         self.bindir = find_bindir()
         self.port = _free_port()
         self.root = Path(tempfile.mkdtemp(prefix="axepta-pg-"))
@@ -90,10 +93,9 @@ class PostgresServer:
                 str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
                 "-E", "UTF8", "--no-sync", "--no-instructions",
             )  # fmt: skip
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
-            )
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} -c max_connections=60"
+            if not self.durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             self._run(
                 str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
                 "-w", "-t", "60", "start",

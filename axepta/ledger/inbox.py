@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from axepta.amounts import to_minor_units
+from axepta.amounts import from_minor_units, to_minor_units
 from axepta.errors import AxeptaError
 from axepta.ipn import IpnMessage, MassPayment
 from axepta.notify import Notification
@@ -255,6 +255,30 @@ def ipn_payment_fact(message: IpnMessage, *, known_refund_ids: frozenset[str] = 
     if kind is None:
         return IpnFact("confirm", reason=f"payment_status {message.payment_status or '(none)'} confirms the books")
     return IpnFact(kind)
+
+
+#: payment_status values whose ``mc_gross`` is the money the payment received (PROTOCOL.md §9.4 item 4)
+_RECEIVED = frozenset({"completed", "pending"})
+
+
+def ipn_amount_mismatch(message: IpnMessage, *, currency: str, expected: int) -> str | None:
+    """PROTOCOL.md §9.4 item 4 for an IPN matched to a payment: a ``Completed`` or ``Pending``
+    whose ``mc_gross`` differs from what the books expect (``expected`` minor units of
+    ``currency``: the amount of the operation PayPal's ``txn_id`` names, else the ordered
+    amount), or cannot be read exactly; ``None`` when they agree or the status reports no
+    received money. Decimal comparison: never a float, never rounded."""
+    if _norm(message.payment_status) not in _RECEIVED:
+        return None
+    if message.mc_gross is None:
+        return "mc_gross is missing: the amount PayPal received cannot be checked (§9.4)"
+    try:
+        got = minor_units(message.mc_gross, message.mc_currency or currency)
+    except ValueError as exc:
+        return str(exc)
+    if got == expected and message.mc_gross >= 0:
+        return None
+    want = from_minor_units(expected, currency)
+    return f"IPN mc_gross {message.mc_gross} {currency}, the books expect {want} {currency} (§9.4)"
 
 
 def masspay_fact(record: MassPayment) -> IpnFact:

@@ -30,7 +30,7 @@ from axepta.ledger.machine import Decision, Fact, decide
 from axepta.ledger.outbox import EVENT_RETRY, VERIFY_RETRY, RetryPolicy, check_kind, handlers_for
 from axepta.ledger.receipts import Entry, Event, EventRecord, Message, Receipt
 from axepta.ledger.records import Payment
-from axepta.ledger.store import queries
+from axepta.ledger.store import express, queries
 from axepta.ledger.store import receiving as sql
 from axepta.ledger.store.units import apply_decision, books_of
 from axepta.ledger.store.units import now as clock
@@ -123,6 +123,15 @@ class ReceivingMixin:
         key = inbox.notification_key(notification)
         body = _body_of(payload)
         try:
+            receipt = self._express_notification(notification, key, body, when)
+        except ConfigurationError:
+            raise
+        except Exception as exc:  # the general unit below decides again (and records a failure)
+            logger.debug("express lane for TransID %s not taken: %s", notification.trans_id, _failure(exc))
+            receipt = None
+        if receipt is not None:
+            return receipt
+        try:
             with self._store.write() as conn:
                 return self._notification_unit(conn, notification, key, body, when)
         except ConfigurationError:
@@ -163,6 +172,43 @@ class ReceivingMixin:
         except Exception:
             message_id = None
         return Receipt(inbox.STORAGE_FAILURE, "failed", message_id=message_id, reason=reason)
+
+    def _express_notification(
+        self, notification: Notification, key: str, body: bytes, when: datetime
+    ) -> Receipt | None:
+        """The common case (:mod:`.store.express`): a new result that moves a payment the books
+        hold, in two statements on PostgreSQL. ``None`` for every other case, and when the
+        payment or the key changed between the read and the write (nothing written): the
+        general unit then decides under the row lock."""
+        if not notification.trans_id:
+            return None
+        with self._store.express() as lane:
+            if lane is None:
+                return None
+            found = lane.read(notification.merchant_id, notification.trans_id, key)
+            if found is None or found.seen:
+                return None
+            payment = found.payment
+            outcome, decision, note = _plan_notification(payment, notification)
+            if decision is None or not decision.changes:
+                return None
+            learnt = notification.pay_id if payment.pay_id is None and notification.pay_id else None
+            payload = {
+                "trans_id": payment.trans_id, "pay_id": payment.pay_id, "state": decision.state,
+                "currency": payment.currency, "delta_authorized": decision.delta_authorized,
+                "delta_captured": decision.delta_captured, "delta_refunded": decision.delta_refunded,
+                "transition_id": found.transition_id,
+            }  # fmt: skip
+            effects = express.Effects(
+                key=key, body=body, fields=inbox.notification_fields(notification), outcome=outcome,
+                state=decision.state,
+                deltas=(decision.delta_authorized, decision.delta_captured, decision.delta_refunded),
+                charged_back=decision.charged_back, note=decision.note or None, pay_id=learnt, kinds=decision.events,
+                payload=payload, ids=_reported_ids(notification), when=when,
+            )  # fmt: skip
+            if not lane.write(found, effects):
+                return None
+        return Receipt(inbox.ANSWERS[outcome], outcome, _after(payment, decision, when, learnt), found.message_id, note)
 
     def _notification_unit(
         self, conn: Connection, notification: Notification, key: str, body: bytes, when: datetime
@@ -224,10 +270,7 @@ class ReceivingMixin:
             learnt = notification.pay_id
         # reported by a notification only: kept with that source (D14), never used to select the
         # payment a message applies to
-        ids = [(kind, value[:64]) for kind, value in (
-            ("tid", notification.tid), ("transaction_id", notification.transaction_id),
-            ("billing_agreement_id", notification.billing_agreement_id)) if value]
-        sql.add_payment_ids(conn, payment.id, ids, "notification", when)
+        sql.add_payment_ids(conn, payment.id, _reported_ids(notification), "notification", when)
         return learnt
 
     # -- PayPal IPN (PROTOCOL.md §9) ------------------------------------------------------------
@@ -423,6 +466,13 @@ class ReceivingMixin:
         if message.txn_id:
             queries.add_payment_id(conn, payment_id, "txn_id", message.txn_id[:64], "ipn", when)
         if fact.kind == "confirm":
+            expected = sql.operation_amount(conn, payment_id, message.txn_id) if message.txn_id else None
+            mismatch = inbox.ipn_amount_mismatch(
+                message, currency=payment.currency, expected=payment.amount if expected is None else expected
+            )
+            if mismatch is not None:  # a person looks; nothing moves on an amount the books did not expect
+                logger.warning("IPN %s for TransID %s: %s", message.txn_id, payment.trans_id, mismatch)
+                return self._settle(conn, message_id, "conflict", mismatch, when, payment_id=payment_id)
             return self._settle(conn, message_id, "duplicate", fact.reason, when, payment_id=payment_id)
         if fact.kind == "conflict":
             return self._settle(conn, message_id, "conflict", fact.reason, when, payment_id=payment_id)
@@ -704,6 +754,13 @@ class Accounts:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _reported_ids(notification: Notification) -> list[tuple[str, str]]:
+    """The PayPal ids a result reports (kept with the source ``notification``, D14)."""
+    return [(kind, value[:64]) for kind, value in (
+        ("tid", notification.tid), ("transaction_id", notification.transaction_id),
+        ("billing_agreement_id", notification.billing_agreement_id)) if value]
 
 
 def _plan_notification(payment: Row, notification: Notification) -> tuple[str, Decision | None, str | None]:

@@ -160,9 +160,9 @@ def test_sqlite_pragmas_and_the_durability_switch(tmp_path: Any) -> None:
         ledger.migrate()
         with ledger.store.read() as conn:
             pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("journal_mode", "synchronous", "foreign_keys")]
-        assert pragmas == ["wal", 1, 1]  # synchronous NORMAL
-    with Ledger(f"sqlite:///{tmp_path}/a.db?synchronous=full") as ledger, ledger.store.read() as conn:
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+        assert pragmas == ["wal", 2, 1]  # synchronous FULL: a commit survives a power loss
+    with Ledger(f"sqlite:///{tmp_path}/a.db?synchronous=normal") as ledger, ledger.store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
     with pytest.raises(ConfigurationError, match="synchronous"):
         Ledger(f"sqlite:///{tmp_path}/a.db?synchronous=off").payments()
 

@@ -13,7 +13,7 @@ from axepta.errors import ConfigurationError
 from axepta.ledger import Ledger
 from axepta.ledger.outbox import RetryPolicy
 from axepta.simulator.ipn_standin import IpnStandIn, build_ipn
-from tests.test_receive._support import SHOP, add_payment
+from tests.test_receive._support import NOW, SHOP, add_payment
 
 RECEIVERS = [SHOP]
 
@@ -208,6 +208,42 @@ def test_ipn_confirming_the_shops_own_capture_changes_nothing(ledger: Ledger, st
     receipt = receive(ledger, standin, ipn(standin, txn_id="CAP2", mc_gross="50.00", txn_type="express_checkout"))
     assert receipt.outcome == "duplicate" and receipt.payment is not None and receipt.payment.amount_captured == 5000
     assert ledger.events() == []
+
+
+def test_a_completed_ipn_for_another_amount_is_a_conflict_and_moves_nothing(
+    ledger: Ledger, standin: IpnStandIn
+) -> None:
+    # short, tenfold, a negative
+    for n, gross in enumerate(("49.99", "500.00", "-50.00")):
+        add_payment(ledger, f"ORDER4{n}", amount=5000, state="captured", amount_captured=5000, ids={"tid": f"CAP4{n}"})
+        receipt = receive(ledger, standin, ipn(standin, txn_id=f"CAP4{n}", mc_gross=gross, txn_type="express_checkout"))
+        assert (receipt.status_code, receipt.outcome) == (200, "conflict"), gross
+        assert receipt.reason is not None and "mc_gross" in receipt.reason, gross
+        payment = ledger.payment(f"ORDER4{n}")
+        assert payment is not None and (payment.state, payment.amount_captured) == ("captured", 5000)
+    assert ledger.events() == []
+    pending = receive(ledger, standin, ipn(standin, txn_id="CAP40", mc_gross="50.00", payment_status="Pending",
+                                           txn_type="express_checkout"))
+    assert pending.outcome == "duplicate"  # the amount the books expect: a confirmation
+
+
+def test_a_completed_ipn_for_a_partial_capture_is_checked_against_that_capture(
+    ledger: Ledger, standin: IpnStandIn
+) -> None:
+    from axepta.ledger.store import queries
+
+    for n, gross, outcome in ((1, "20.00", "duplicate"), (2, "50.00", "conflict")):
+        payment_id = add_payment(ledger, f"ORDER5{n}", amount=5000, state="partially_captured",
+                                 amount_captured=2000, capture="Manual", tx_type="Auth")
+        with ledger.store.write() as conn:
+            queries.insert_operation(conn, {
+                "payment_id": payment_id, "merchant_id": "BNP_DEMO_AXEPTA", "kind": "capture", "req_id": f"{n}" * 32,
+                "amount": 2000, "currency": "EUR", "request": {}, "outcome": "succeeded", "tid": f"CAP5{n}",
+                "attempts": 1, "created_at": NOW, "updated_at": NOW,
+            })  # fmt: skip
+        receipt = receive(ledger, standin, ipn(standin, txn_id=f"CAP5{n}", mc_gross=gross, txn_type="express_checkout"))
+        assert receipt.outcome == outcome, gross
+    assert receipt.reason is not None and "20.00" in receipt.reason  # the capture's amount, not the order's
 
 
 def test_ipn_in_another_currency_than_its_payment_is_a_conflict(ledger: Ledger, standin: IpnStandIn) -> None:

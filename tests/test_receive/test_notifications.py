@@ -10,6 +10,7 @@ import pytest
 
 from axepta.credentials import Credentials
 from axepta.ledger import Ledger
+from axepta.ledger.store import express
 from axepta.ledger.store import receiving as sql
 from tests.test_notify._support import PAY_ID, encrypt, with_mac
 from tests.test_receive._support import add_payment, result
@@ -131,7 +132,7 @@ def test_storage_failure_answers_500_and_the_retry_applies(
     ledger: Ledger, credentials: Credentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_payment(ledger, "T9")
-    real = sql.add_payment_ids
+    real, real_express = sql.add_payment_ids, express.Effects
     calls = {"n": 0}
 
     def broken(*args: Any, **kwargs: Any) -> None:
@@ -139,14 +140,16 @@ def test_storage_failure_answers_500_and_the_retry_applies(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(sql, "add_payment_ids", broken)  # fails after the payment was moved
+    monkeypatch.setattr(express, "Effects", broken)  # the express lane fails too
     failed = ledger.receive_notification(result("T9", PAY), credentials)
-    assert (failed.status_code, failed.outcome) == (500, "failed") and calls["n"] == 1
+    assert (failed.status_code, failed.outcome) == (500, "failed") and calls["n"] == 2
     assert failed.reason is not None and "RuntimeError" in failed.reason and "disk full" not in failed.reason
     payment = ledger.payment("T9")
     assert payment is not None and payment.state == "created"  # nothing half-applied
     (failed_row,) = ledger.messages()
     assert failed_row.state == "failed" and ledger.events() == []
     monkeypatch.setattr(sql, "add_payment_ids", real)
+    monkeypatch.setattr(express, "Effects", real_express)
     retry = ledger.receive_notification(result("T9", PAY), credentials)
     assert (retry.status_code, retry.outcome) == (200, "applied")
     assert len(ledger.events()) == 1

@@ -15,6 +15,7 @@ from axepta.credentials import Credentials
 from axepta.errors import ConfigurationError
 from axepta.ledger import Ledger
 from axepta.ledger.receipts import Event
+from axepta.ledger.store import express
 from axepta.ledger.store import receiving as sql
 from axepta.server import create_app
 from axepta.simulator.ipn_standin import IpnStandIn, build_ipn
@@ -89,6 +90,8 @@ def test_storage_failure_answers_500(ledger: Ledger, credentials: Credentials, m
         raise RuntimeError("database down")
 
     monkeypatch.setattr(sql, "insert_message_once", broken)
+    for lane in (express.PostgresLane, express.SqliteLane):  # the express lane meets the same database
+        monkeypatch.setattr(lane, "read", broken)
     client = _client(create_app(ledger, credentials, background=False))
     answer = client.post("/axepta/notify", content=result("S2", PAY), headers=FORM)
     assert (answer.status_code, answer.text.strip()) == (500, "failed")

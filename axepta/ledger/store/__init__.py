@@ -31,6 +31,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -151,6 +152,39 @@ class Store:
         except BaseException:
             self._forget(conn)
             raise
+
+    @contextmanager
+    def express(self) -> Iterator[Any]:
+        """The express lane (:mod:`.express`) on this thread's kept connection, straight to its
+        driver: on PostgreSQL in autocommit (each statement its own transaction), on SQLite in a
+        transaction the lane opens and ends. ``None`` inside a unit (the connection is busy). A
+        failure discards the connection (invalidated: it never returns to the pool in
+        autocommit or inside a transaction)."""
+        from axepta.ledger.store.express import PostgresLane, SqliteLane
+
+        self._ensure_schema()
+        conn = self._connection()
+        if conn is None:
+            yield None
+            return
+        raw: Any = conn.connection.driver_connection
+        lane: Any
+        if self.dialect == "postgresql":
+            raw.autocommit = True
+            lane = PostgresLane(raw)
+        else:
+            lane = SqliteLane(raw)
+        try:
+            yield lane
+            if isinstance(lane, SqliteLane):
+                lane.close()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            self._forget(conn)
+            raise
+        if isinstance(lane, PostgresLane):
+            raw.autocommit = False
 
     def write(self) -> contextlib.AbstractContextManager[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""

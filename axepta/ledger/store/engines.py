@@ -1,10 +1,14 @@
 """Engines for the books: SQLite (default) and PostgreSQL through psycopg 3.
 
-SQLite: WAL journal, ``synchronous=NORMAL`` by default (a committed intent survives a crash of the
-process; ``?synchronous=full`` in the URL makes it survive a power loss too, at the price of an
-fsync per commit), foreign keys on, a 30 s busy timeout, and transactions begun by hand so that a write
-unit starts with ``BEGIN IMMEDIATE`` (it takes the write lock at once: one writer at a time, no
-deadlock between two readers that both want to write) and a read unit with a plain ``BEGIN``.
+SQLite: WAL journal, ``synchronous=FULL`` by default: a commit waits for the WAL on disk, so what
+the books committed survives a power loss or a system crash, not only a crash of the process.
+The receiver answers 200 only after its commit, and the platform never resends a message it was
+answered 200 for: a commit that a power loss could still roll back would lose a notification or
+a top-up. ``?synchronous=normal`` in the URL trades that for speed (no fsync per commit; a
+commit then survives a crash of the process only). Foreign keys on, a 30 s busy timeout, and
+transactions begun by hand so that a write unit starts with ``BEGIN IMMEDIATE`` (it takes the
+write lock at once: one writer at a time, no deadlock between two readers that both want to
+write) and a read unit with a plain ``BEGIN``.
 
 PostgreSQL: ``postgresql://`` and ``postgres://`` URLs use psycopg 3 (``postgresql+psycopg``);
 writers take row locks (``SELECT … FOR UPDATE``) on the payment they change.
@@ -58,7 +62,7 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` (SQLAlchemy spelling), configured as this module says."""
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
-        synchronous = str(parsed.query.get("synchronous", "normal")).lower()
+        synchronous = str(parsed.query.get("synchronous", "full")).lower()
         if synchronous not in ("normal", "full"):
             raise ConfigurationError("database URL: synchronous must be normal or full")
         parsed = parsed.difference_update_query(["synchronous"])

@@ -50,6 +50,7 @@ __all__ = [
     "list_messages",
     "message_by_id",
     "message_by_key",
+    "operation_amount",
     "payments_by_paypal_id",
     "payout_by_unique_id",
     "refund_ids_of",
@@ -255,6 +256,17 @@ def payout_by_unique_id(conn: Connection, unique_id: str) -> list[int]:
         if rows:
             return rows
     return []
+
+
+def operation_amount(conn: Connection, payment_id: int, tid: str) -> int | None:
+    """The amount of this payment's succeeded operation whose reply reported ``tid`` (a capture,
+    an authorisation, a reference transaction), or ``None``."""
+    query = select(OPERATIONS.c.amount).where(
+        OPERATIONS.c.payment_id == payment_id, OPERATIONS.c.tid == tid, OPERATIONS.c.outcome == "succeeded",
+        OPERATIONS.c.kind.in_(["capture", "authorize", "complete", "reftrans", "paypal_order"]),
+    ).order_by(OPERATIONS.c.id.desc()).limit(1)
+    amount = conn.execute(query).scalar_one_or_none()
+    return None if amount is None else int(amount)
 
 
 def refund_ids_of(conn: Connection, payment_id: int) -> frozenset[str]:
