@@ -78,13 +78,14 @@ class Params(Mapping[str, str]):
 
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
         """``params.get("PayID")`` without raising and catching ``KeyError`` (Mapping's way)."""
-        item = self._items.get(key.lower())
+        item = self._items.get(_LOWER.get(key) or _lower(key))
         return default if item is None else item[1]
 
     def get_any(self, *keys: str) -> str | None:
         """The value of the first of ``keys`` present (e.g. ``get_any("mid", "MerchantID")``)."""
+        items = self._items
         for key in keys:
-            item = self._items.get(key.lower())
+            item = items.get(_LOWER.get(key) or _lower(key))
             if item is not None:
                 return item[1]
         return None
@@ -117,6 +118,18 @@ class Params(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Params({list(self)!r})"
+
+
+#: the lower-case spelling of the keys looked up (the library's own names, a bounded few): its
+#: hash is computed once, not on every look-up of a fresh ``key.lower()``
+_LOWER: dict[str, str] = {}
+
+
+def _lower(key: str) -> str:
+    low = key.lower()
+    if len(_LOWER) < 256:
+        _LOWER[key] = low
+    return low
 
 
 def parse_params(text: str) -> Params:
