@@ -924,7 +924,7 @@ class ProtocolCore:
             xid = (params.get("XID") or "").strip()
             if xid and not _AN32.fullmatch(xid):
                 raise ProtocolError(f"{op.label}: the reply's XID is not 32 letters and digits")
-        result = op.result.from_params(params, operation=op.name, req_id=prepared.req_id)
+        result = op.result._from_reply(params, op.name, prepared.req_id)
         if isinstance(result, PayPalOrderResult):
             self._check_order_result(op, prepared, result)
         return result

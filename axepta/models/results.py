@@ -194,7 +194,37 @@ class Result(BaseModel):
         class's precomputed plan; the result is then built without a second validation pass.
         Extra keywords that are not text (or ``None``) go through full validation."""
         p = params if isinstance(params, Params) else Params(dict(params))
-        single, others, fields = _plan(cls)
+        values = cls._wire_values(p)
+        fields = _plan(cls)[2]
+        for key, value in extra.items():
+            if key == "raw" or key not in fields or not (value is None or isinstance(value, str)):
+                values.update(extra)
+                return cls.model_validate(values)
+            given = None if value is None else value.strip()
+            if given:
+                values[key] = given
+            else:
+                values.pop(key, None)
+        return _construct(cls, values)
+
+    @classmethod
+    def _from_reply(cls, params: Params, operation: str, req_id: str | None) -> Self:
+        """``from_params(params, operation=operation, req_id=req_id)`` for the protocol core,
+        whose ``operation`` is one of its own names and ``req_id`` the ReqId it sent: text
+        (stripped here as there), read by no wire key."""
+        values = cls._wire_values(params)
+        values["operation"] = operation
+        if req_id is not None:
+            given = req_id.strip()
+            if given:
+                values["req_id"] = given
+        return _construct(cls, values)
+
+    @classmethod
+    def _wire_values(cls, p: Params) -> dict[str, Any]:
+        """The fields read from the message (stripped, blanks dropped, amounts converted) and
+        ``raw``, by the class's plan."""
+        single, others, _fields = _plan(cls)
         items = p.folded()
         raw = dict(items.values())  # every key in its spelling, in order, MAC excepted
         mac = items.get("mac")
@@ -224,16 +254,7 @@ class Result(BaseModel):
         if cls._extra_values.__func__ is not _NO_EXTRA_VALUES:  # type: ignore[attr-defined]
             values.update(cls._extra_values(p))
         values["raw"] = raw
-        for key, value in extra.items():
-            if key == "raw" or key not in fields or not (value is None or isinstance(value, str)):
-                values.update(extra)
-                return cls.model_validate(values)
-            given = None if value is None else value.strip()
-            if given:
-                values[key] = given
-            else:
-                values.pop(key, None)
-        return _construct(cls, values)
+        return values
 
     @classmethod
     def _extra_values(cls, params: Params) -> dict[str, Any]:

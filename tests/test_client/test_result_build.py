@@ -58,3 +58,15 @@ def test_a_field_with_several_keys_takes_the_first_present(message: str, email: 
         result = cls.from_params(parse_params(message))
         assert result.email == email
         assert result == cls.from_params(parse_params(message), raw=dict(result.raw))  # full validation agrees
+
+
+@pytest.mark.parametrize("cls", [Result, PaymentResult, CreditResult, PayPalOrderResult, ResultFields])
+@pytest.mark.parametrize("req_id", [None, "r1", " r1 ", ""])
+def test_the_cores_build_equals_from_params(cls: type[Result], req_id: str | None) -> None:
+    """The protocol core's own build (its operation name and ReqId known to be text) gives what
+    from_params gives."""
+    params = parse_params(MESSAGE)
+    core = cls._from_reply(params, "capture", req_id)
+    public = cls.from_params(params, operation="capture", req_id=req_id)
+    assert core == public and core.model_fields_set == public.model_fields_set
+    assert core.model_dump() == public.model_dump() and core.req_id == (req_id.strip() or None if req_id else None)
