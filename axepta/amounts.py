@@ -40,6 +40,10 @@ PAYPAL_CURRENCIES = frozenset(
 )
 
 
+#: Every code :func:`check_currency` accepts (upper case, ISO 4217, exponent 0, 2 or 3).
+_ACCEPTED_CURRENCIES = (_EXPONENT_0 | _EXPONENT_2 | _EXPONENT_3) - _UNSUPPORTED
+
+
 def check_currency(currency: object, *, field: str = "Currency") -> str:
     """Return ``currency`` if it is an uppercase ISO 4217 code the client knows, else raise."""
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isascii() or not currency.isalpha():

@@ -12,6 +12,7 @@ import binascii
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from typing import NoReturn
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from axepta.errors import InvalidRequestError
 
 __all__ = [
     "check_format",
+    "format_checker",
     "decode_base64_json_object",
     "check_url",
     "is_loopback_host",
@@ -115,6 +117,30 @@ def check_format(field: str, value: object, fmt: str, *, charset: str = "iso-885
             rule=f"encodable in {charset}",
         ) from None
     return text
+
+
+def format_checker(field: str, fmt: str, *, charset: str = "iso-8859-1") -> Callable[[object], str]:
+    """``check_format(field, value, fmt, charset=charset)`` as a function of ``value``, the format
+    parsed once: printable ASCII text of the right length without '&' is returned at once (it
+    passes every rule of ``ans``/``ns``); anything else is judged, and refused, by
+    :func:`check_format` itself."""
+    cls, upto, size = _parse_format(fmt)
+    shortest = 1 if upto else size
+    if cls not in ("ans", "ns"):
+        return lambda value: check_format(field, value, fmt, charset=charset)
+
+    def check(value: object) -> str:
+        if (
+            type(value) is str
+            and shortest <= len(value) <= size
+            and value.isascii()
+            and value.isprintable()
+            and "&" not in value
+        ):
+            return value
+        return check_format(field, value, fmt, charset=charset)
+
+    return check
 
 
 def _wrong_length(field: str, fmt: str, upto: bool, size: int, n: int) -> NoReturn:

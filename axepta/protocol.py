@@ -567,11 +567,15 @@ class ProtocolCore:
                     "Language": r.language,
                 }
             )
-            fields.update(_address_fields(r.address))
-            fields["NoShipping"] = "1" if r.no_shipping else None
-            fields["RiskEvaluation"] = r.risk_evaluation_wire()
-            for n, unit in enumerate(r.payment_units_wire(), start=1):
-                fields[f"PaymentUnit{n}"] = unit
+            if r.address is not None:  # (without one, every address field is absent)
+                fields.update(_address_fields(r.address))
+            if r.no_shipping:
+                fields["NoShipping"] = "1"
+            if r.risk_evaluation is not None:
+                fields["RiskEvaluation"] = r.risk_evaluation_wire()
+            if r.payment_units:
+                for n, unit in enumerate(r.payment_units_wire(), start=1):
+                    fields[f"PaymentUnit{n}"] = unit
             fields["mode"] = r.mode
             return fields
         if isinstance(r, CompleteRequest):
@@ -745,12 +749,18 @@ class ProtocolCore:
         params, encrypted = self._reply_params(op, prepared, reply.body)
         self._check_merchant(op, params)
         self._check_mac(op, params)
-        self._check_echoes(op, prepared, params)
-        self._check_code(op, prepared, params)
+        # the two ids every step below reads, stripped, read once
+        items = params.folded()
+        item = items.get("payid")
+        pay_id = "" if item is None else item[1].strip()
+        item = items.get("transid")
+        trans_id = "" if item is None else item[1].strip()
+        self._check_echoes(op, prepared, pay_id, trans_id)
+        self._check_code(op, prepared, params, pay_id)
         if encrypted:
-            _require_encrypted(op, params)
+            _require_encrypted(op, pay_id, trans_id)
         _check_same_operation(op, prepared, params)
-        return self._build_result(op, prepared, params)
+        return self._build_result(op, prepared, params, pay_id)
 
     def _redirect_reply(self, op: Operation, prepared: PreparedRequest, reply: RawReply) -> Result:
         request = prepared.request
@@ -841,25 +851,26 @@ class ProtocolCore:
                 f"TransID={values[1] or '-'})"
             )
 
-    def _check_echoes(self, op: Operation, prepared: PreparedRequest, params: Params) -> None:
-        trans_id = (params.get("TransID") or "").strip()
+    def _check_echoes(self, op: Operation, prepared: PreparedRequest, pay_id: str, trans_id: str) -> None:
+        """``pay_id`` and ``trans_id``: the reply's, stripped ("" when absent)."""
         if trans_id and trans_id != prepared.trans_id:
             raise ProtocolError(
                 f"{op.label}: the reply's TransID {_shown(trans_id, 64)!r} does not echo the request's "
                 f"{prepared.trans_id!r}"
             )
-        if op.echo_pay_id:
-            pay_id = (params.get("PayID") or "").strip()
-            if pay_id and pay_id != prepared.pay_id:
-                raise ProtocolError(
-                    f"{op.label}: the reply's PayID {_shown(pay_id, 64)!r} does not echo the request's "
-                    f"{prepared.pay_id!r}"
-                )
+        if op.echo_pay_id and pay_id and pay_id != prepared.pay_id:
+            raise ProtocolError(
+                f"{op.label}: the reply's PayID {_shown(pay_id, 64)!r} does not echo the request's "
+                f"{prepared.pay_id!r}"
+            )
 
-    def _check_code(self, op: Operation, prepared: PreparedRequest, params: Params) -> None:
+    def _check_code(self, op: Operation, prepared: PreparedRequest, params: Params, reply_pay_id: str) -> None:
+        """``reply_pay_id``: the reply's PayID, stripped ("" when absent)."""
         raw_code = params.get("Code")
         code = (raw_code or "").strip().upper()
-        pay_id = (params.get("PayID") or "").strip() or prepared.pay_id
+        if code == SUCCESS:
+            return
+        pay_id = reply_pay_id or prepared.pay_id
         if not code:
             if op.name == "paypal_orders" and params.get("PayID"):
                 return  # the plain reply carries no Code on success (§4.5)
@@ -867,8 +878,6 @@ class ProtocolCore:
                 f"{op.label}: the reply carries no Code"
                 + (" and no PayID" if op.name == "paypal_orders" else "")
             )
-        if code == SUCCESS:
-            return
         code = _shown(code, 32)
         pay_id = _shown(pay_id, 64) if pay_id else pay_id
         status = _shown((params.get("Status") or "").strip(), 32) or None
@@ -905,8 +914,8 @@ class ProtocolCore:
             req_id=prepared.req_id,
         )
 
-    def _build_result(self, op: Operation, prepared: PreparedRequest, params: Params) -> Result:
-        pay_id = (params.get("PayID") or "").strip()
+    def _build_result(self, op: Operation, prepared: PreparedRequest, params: Params, pay_id: str) -> Result:
+        """``pay_id``: the reply's PayID, stripped ("" when absent)."""
         if not pay_id:
             raise ProtocolError(f"{op.label}: the reply carries no PayID")
         if op.name == "paypal_orders":
@@ -1113,10 +1122,11 @@ def _is_noise(plaintext: str) -> bool:
     return False
 
 
-def _require_encrypted(op: Operation, params: Params) -> None:
-    """A success read from ``Data`` names its payment there: ``PayID`` and ``TransID``."""
-    for key in ("PayID", "TransID") if op.name != "paypal_orders" else ("PayID",):
-        if not (params.get(key) or "").strip():
+def _require_encrypted(op: Operation, pay_id: str, trans_id: str) -> None:
+    """A success read from ``Data`` names its payment there: ``PayID`` and ``TransID`` (both
+    stripped, "" when absent)."""
+    for key, value in (("PayID", pay_id), ("TransID", trans_id)) if op.name != "paypal_orders" else (("PayID", pay_id),):
+        if not value:
             raise ProtocolError(
                 f"{op.label}: the encrypted part of the reply carries no {key} "
                 "(fields in clear beside Data are not trusted)"

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import pytest
 
 from axepta.errors import InvalidRequestError
-from axepta.fields import check_format, check_url, is_loopback_host, normalise_phone
+from axepta.fields import check_format, check_url, format_checker, is_loopback_host, normalise_phone
 
 
 @pytest.mark.parametrize(
@@ -106,3 +109,23 @@ def test_plain_ascii_text_keeps_the_rules_and_messages(value: str, fmt: str, mes
         check_format("F", value, fmt)
     assert str(exc.value) == message and exc.value.field == "F" and exc.value.rule == fmt
     assert check_format("F", "a b~!", fmt.replace("3", "5")) == "a b~!"
+
+
+def _judged(check: Any, value: object) -> object:
+    try:
+        result = check(value)
+        return (result, type(result))
+    except InvalidRequestError as exc:
+        return (str(exc), exc.field, exc.rule)
+
+
+@pytest.mark.parametrize("fmt", ["ans..5", "ns..5", "ans3", "ns3", "an..5", "a3", "n..5"])
+@pytest.mark.parametrize(
+    "value",
+    ["abc", "", "abcdef", "a&b", "a\tb", "a\x7fb", "é", "e\u0301", "€", "１２", 12, None, "  ", "12", "ab1"],
+)
+def test_format_checker_is_check_format(fmt: str, value: object) -> None:
+    """The prepared checker (issue 14 item 2) accepts and refuses exactly as check_format."""
+    for charset in ("iso-8859-1", "utf-8"):
+        prepared = format_checker("F", fmt, charset=charset)
+        assert _judged(prepared, value) == _judged(partial(check_format, "F", fmt=fmt, charset=charset), value)

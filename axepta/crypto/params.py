@@ -126,7 +126,11 @@ def parse_params(text: str) -> Params:
     for the keys in :data:`CRITICAL_KEYS`, whose duplicate raises
     :class:`~axepta.errors.ProtocolError`.
     """
-    pairs: dict[str, tuple[str, str]] = {}
+    parts = [segment.partition("=") for segment in text.split("&") if segment]
+    pairs = {key.lower(): (key, value) for key, _, value in parts}
+    if len(pairs) == len(parts):
+        return Params._from_pairs(pairs)  # no key twice (the usual case)
+    pairs = {}
     repeated: dict[str, str] = {}
     for segment in text.split("&"):
         if not segment:

@@ -9,7 +9,7 @@ pydantic ``ValidationError``; floats and bools given as amounts are refused, not
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from axepta.amounts import check_amount, check_currency
+from axepta.amounts import _ACCEPTED_CURRENCIES, MAX_AMOUNT, check_amount, check_currency
 from axepta.errors import InvalidRequestError
-from axepta.fields import check_format, check_url, normalise_phone
+from axepta.fields import check_format, check_url, format_checker, normalise_phone
 
 __all__ = [
     "Amount",
@@ -210,17 +210,101 @@ def _check_of(model: type[BaseModel], name: str) -> Check | None:
     return None
 
 
-_PLANS: dict[type[BaseModel], tuple[dict[str, Check | None], tuple[str, ...]]] = {}
+_Plan = tuple[dict[str, Check | None], tuple[str, ...], dict[str, Callable[[object], Any] | None]]
+_PLANS: dict[type[BaseModel], _Plan] = {}
 
 
-def _plan(model: type[BaseModel]) -> tuple[dict[str, Check | None], tuple[str, ...]]:
-    """Per model, computed once: each field's check (or ``None``) and the mandatory fields."""
+def _plan(model: type[BaseModel]) -> _Plan:
+    """Per model, computed once: each field's check (or ``None``), the mandatory fields, and what
+    runs each check (the check itself, or for text and URLs the same check with its format
+    prepared: :func:`~axepta.fields.format_checker`, :func:`~axepta.fields.check_url`)."""
     plan = _PLANS.get(model)
     if plan is None:
         fields = model.model_fields
-        plan = ({name: _check_of(model, name) for name in fields}, tuple(n for n, i in fields.items() if i.is_required()))
+        checks = {name: _check_of(model, name) for name in fields}
+        plan = (checks, tuple(n for n, i in fields.items() if i.is_required()), {n: _runner(c) for n, c in checks.items()})
         _PLANS[model] = plan
     return plan
+
+
+def _runner(check: Check | None) -> Callable[[object], Any] | None:
+    if type(check) is Text and not check.allow_empty:
+        return format_checker(check.key, check.fmt, charset=_MODEL_CHARSET)
+    if type(check) is Url:
+        return _url_runner(check)
+    if type(check) is Choice:
+        return _choice_runner(check)
+    if type(check) is Currency:
+        return _currency_runner(check)
+    if type(check) is Amount:
+        return _amount_runner(check)
+    return check
+
+
+def _currency_runner(check: Currency) -> Callable[[object], str]:
+    """``check`` with the codes it accepts looked up first (plain text only)."""
+
+    def run(value: object) -> str:
+        if type(value) is str and value in _ACCEPTED_CURRENCIES:
+            return value
+        return check(value)
+
+    return run
+
+
+def _amount_runner(check: Amount) -> Callable[[object], int]:
+    """``check`` with a plain ``int`` in range returned at once."""
+    low = check.minimum
+
+    def run(value: object) -> int:
+        if type(value) is int and low <= value <= MAX_AMOUNT:
+            return value
+        return check(value)
+
+    return run
+
+
+_MAX_KNOWN_URLS = 256
+
+
+def _url_runner(check: Url) -> Callable[[object], str]:
+    """``check`` with the URLs it accepted remembered (a shop sends the same few with every
+    order; the check is a pure function of the text): at most 256, then checked each time."""
+    known: dict[str, str] = {}
+    key = check.key
+
+    def run(value: object) -> str:
+        if type(value) is str:
+            hit = known.get(value)
+            if hit is not None:
+                return hit
+            url = check_url(key, value)
+            if len(known) < _MAX_KNOWN_URLS:
+                known[value] = url
+            return url
+        return check_url(key, value)
+
+    return run
+
+
+def _choice_runner(check: Choice) -> Callable[[object], str]:
+    """``check`` with its choices indexed: exact and case-insensitive matches of plain text are
+    looked up; anything else (a refusal, a str subclass) is the check's own business."""
+    exact = frozenset(check.choices)
+    folded: dict[str, str] = {}
+    for choice in check.choices:
+        folded.setdefault(choice.lower(), choice)
+
+    def run(value: object) -> str:
+        if type(value) is str:
+            if value in exact:
+                return value
+            hit = folded.get(value.lower())
+            if hit is not None:
+                return hit
+        return check(value)
+
+    return run
 
 
 _MISSING: Any = object()  # a mandatory field's place in the defaults (always overwritten)
@@ -244,6 +328,7 @@ class _Checked(dict[str, Any]):
 
 
 _DIRECT: dict[type[BaseModel], _Direct | None] = {}
+_UNSET: Any = object()
 _PLAIN_TYPES = frozenset({str, int, bool})
 
 
@@ -266,7 +351,7 @@ def _direct(model: type[BaseModel]) -> _Direct | None:
         and all(callable(f) and _positional_arity(f) == 1 for f in after)
     )
     fields = model.model_fields
-    checks, _required = _plan(model)
+    checks, _required, _runners = _plan(model)
     if simple and all(checks[name] is not None and info.default_factory is None for name, info in fields.items()):
         defaults = {name: _MISSING if info.is_required() else info.default for name, info in fields.items()}
         if all(isinstance(v, _IMMUTABLE_DEFAULTS) or v is _MISSING for v in defaults.values()):
@@ -301,16 +386,20 @@ class RequestModel(BaseModel):
         # of pydantic validating every field a second time. Anything that pydantic still has to
         # convert (nested models, mappings, values of a subclass type) takes the full path.
         cls = type(self)
-        direct = _direct(cls)
+        direct = _DIRECT.get(cls, _UNSET)
+        if direct is _UNSET:
+            direct = _direct(cls)
         if direct is None:
             super().__init__(**data)
             return
         values = cls._run_checks(data)
-        for name, value in values.items():
-            if type(value) not in _PLAIN_TYPES and not (value == () and name in direct.converted):
-                # pydantic converts what the checks passed on (without checking it again)
-                self.__pydantic_validator__.validate_python(_Checked(values), self_instance=self)
-                return
+        for value in values.values():
+            if type(value) not in _PLAIN_TYPES:
+                if any(type(v) not in _PLAIN_TYPES and not (v == () and n in direct.converted) for n, v in values.items()):
+                    # pydantic converts what the checks passed on (without checking it again)
+                    self.__pydantic_validator__.validate_python(_Checked(values), self_instance=self)
+                    return
+                break
         fields = dict(direct.defaults)
         fields.update(values)
         object.__setattr__(self, "__dict__", fields)
@@ -347,16 +436,16 @@ class RequestModel(BaseModel):
                 field=cls.__name__,
                 rule="mapping",
             )
-        checks, required = _plan(cls)
+        _checks, required, runners = _plan(cls)
         out: dict[str, Any] = {}
         for name, value in data.items():
-            if name not in checks:
+            check = runners.get(name, _UNSET)
+            if check is _UNSET:
                 raise InvalidRequestError(
                     f"{cls.__name__}: unknown field {name!r}", field=str(name), rule="unknown field"
                 )
             if value is None:
                 continue
-            check = checks[name]
             out[name] = check(value) if check is not None else value
         for name in required:
             if name not in out:

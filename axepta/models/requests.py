@@ -348,10 +348,15 @@ class PayPalOrderRequest(_Base):
                 field="TxType",
                 rule="absent with Capture=Auto",
             )
-        self._check_address()
-        self._check_basket()
-        self._check_units()
-        self._check_risk()
+        # (each check below has nothing to look at without its part of the order)
+        if self.address is not None:
+            self._check_address()
+        if self.basket or self.shipping_amount:
+            self._check_basket()
+        if self.payment_units:
+            self._check_units()
+        if self.risk_evaluation is not None:
+            self._check_risk()
         return self
 
     def _check_address(self) -> None:

@@ -54,25 +54,35 @@ def _keys_of(info: Any) -> tuple[str, ...]:
 
 
 #: what a wire key (lower case) fills: (field name, rank of the key among the field's keys,
-#: whether the field holds minor units, whether the field has other keys)
-_Slot = tuple[str, int, bool, bool]
-_PLANS: dict[type[BaseModel], tuple[dict[str, tuple[_Slot, ...]], frozenset[str]]] = {}
+#: whether the field holds minor units)
+_Slot = tuple[str, int, bool]
+#: per result class: the wire keys that fill one field read by that key alone (key -> (field
+#: name, minor units)), the other keys (key -> slots), the names of the class's fields
+_Plan = tuple[dict[str, tuple[str, bool]], dict[str, tuple[_Slot, ...]], frozenset[str]]
+_PLANS: dict[type[BaseModel], _Plan] = {}
 
 
-def _plan(cls: type[BaseModel]) -> tuple[dict[str, tuple[_Slot, ...]], frozenset[str]]:
+def _plan(cls: type[BaseModel]) -> _Plan:
     """Per result class, computed once: for each wire key (lower case) the fields it fills, with
     the key's rank in the field's order of preference and whether the field holds minor units
     (text converted by ``_lenient_int``); and the names of the class's fields."""
     plan = _PLANS.get(cls)
     if plan is None:
         slots: dict[str, list[_Slot]] = {}
+        several: set[str] = set()
         fields = cls.model_fields
         for name, info in fields.items():
             keys = list(dict.fromkeys(k.lower() for k in _keys_of(info)))
             lenient = any(isinstance(m, BeforeValidator) and m.func is _lenient_int for m in info.metadata)
             for rank, key in enumerate(keys):
-                slots.setdefault(key, []).append((name, rank, lenient, len(keys) > 1))
-        plan = ({key: tuple(s) for key, s in slots.items()}, frozenset(fields))
+                slots.setdefault(key, []).append((name, rank, lenient))
+            if len(keys) > 1:
+                several.add(name)
+        single = {
+            key: (s[0][0], s[0][2]) for key, s in slots.items() if len(s) == 1 and s[0][0] not in several
+        }
+        others = {key: tuple(s) for key, s in slots.items() if key not in single}
+        plan = (single, others, frozenset(fields))
         _PLANS[cls] = plan
     return plan
 
@@ -97,9 +107,8 @@ def _construct(cls: type[_M], values: dict[str, Any]) -> _M:
         _DEFAULTS[cls] = defaults
     if "raw" not in values:
         return cls.model_construct(**values)
-    data = dict(defaults)
-    data.update(values)
-    obj = cls.__new__(cls)
+    data = {**defaults, **values}
+    obj = object.__new__(cls)
     object.__setattr__(obj, "__dict__", data)
     object.__setattr__(obj, "__pydantic_fields_set__", set(values))
     object.__setattr__(obj, "__pydantic_extra__", None)
@@ -185,26 +194,28 @@ class Result(BaseModel):
         class's precomputed plan; the result is then built without a second validation pass.
         Extra keywords that are not text (or ``None``) go through full validation."""
         p = params if isinstance(params, Params) else Params(dict(params))
-        slots, fields = _plan(cls)
+        single, others, fields = _plan(cls)
+        items = p.folded()
+        raw = dict(items.values())  # every key in its spelling, in order, MAC excepted
+        mac = items.get("mac")
+        if mac is not None:
+            del raw[mac[0]]
         values: dict[str, Any] = {}
-        raw: dict[str, str] = {}
         # one pass over the message: a field with several keys takes the first of its keys
         # present (the lowest rank), even when that value is blank
         chosen: dict[str, tuple[int, str, bool]] | None = None
-        for low, (orig, value) in p.folded().items():
-            if low == "mac":
-                continue
-            raw[orig] = value
-            for name, rank, lenient, several in slots.get(low, ()):
-                if several:
-                    chosen = {} if chosen is None else chosen
-                    best = chosen.get(name)
-                    if best is None or rank < best[0]:
-                        chosen[name] = (rank, value, lenient)
-                    continue
+        for low, (_orig, value) in items.items():
+            slot = single.get(low)
+            if slot is not None:
                 text = value.strip()
                 if text:
-                    values[name] = _lenient_int(text) if lenient else text
+                    values[slot[0]] = _lenient_int(text) if slot[1] else text
+                continue
+            for name, rank, lenient in others.get(low, ()):
+                chosen = {} if chosen is None else chosen
+                best = chosen.get(name)
+                if best is None or rank < best[0]:
+                    chosen[name] = (rank, value, lenient)
         if chosen is not None:
             for name, (_rank, value, lenient) in chosen.items():
                 text = value.strip()

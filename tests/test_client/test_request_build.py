@@ -72,6 +72,14 @@ def _full_validation(model: type[RequestModel], kwargs: dict[str, Any]) -> Any:
     return instance
 
 
+def _judged(check: Any, value: object) -> Any:
+    try:
+        result = check(value)
+    except InvalidRequestError as exc:
+        return (str(exc), exc.field, exc.rule)
+    return (result, type(result))
+
+
 def _outcome(build: Any) -> Any:
     try:
         return build()
@@ -114,3 +122,24 @@ def test_every_request_model_is_built_directly() -> None:
 
     for model, _kwargs in VALID:
         assert _direct(model) is not None, model
+
+
+def test_prepared_runners_judge_as_the_checks() -> None:
+    """What runs each field's check (text and URL checks prepared, choices indexed) accepts,
+    normalises and refuses exactly as the check itself."""
+    from axepta.models._checks import _plan
+
+    class Upper(str):
+        pass
+
+    values: list[object] = ["fr", "FR", "Fr", "auto", "Manual", "BAID", "x", "", Upper("fr"), 1, None, "shortcut",
+                            "https://shop.example/a", "http://shop.example/a", "T-1", "a&b", "é", "x" * 300, "EUR", "eur", "CLF", "XYZ", Upper("EUR"), 0, 12345, 10**10, True, 1.5,
+                            "https://shop.example/a", Upper("https://shop.example/a")]  # fmt: skip
+    for model in (PayPalOrderRequest, OrderItem, CaptureRequest, InquireRequest, BasketLine, PaymentUnit):
+        checks, _required, runners = _plan(model)
+        for name, check in checks.items():
+            runner = runners[name]
+            if check is None or runner is None:
+                continue
+            for value in values:
+                assert _judged(runner, value) == _judged(check, value), (name, value)

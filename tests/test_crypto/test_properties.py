@@ -75,3 +75,25 @@ def test_verify_rejects_malformed_mac() -> None:
     assert not verify(key, "G" * 64, "a")
     assert not verify(key, sign(key, "a")[:-1], "a")
     assert not verify(key, None, "a")  # type: ignore[arg-type]
+
+
+def _reference_parse(text: str) -> list[tuple[str, str, str]]:
+    """D2 as written: split on '&', then on the first '=', empty segments skipped, the first of
+    two keys equal ignoring case kept."""
+    kept: dict[str, tuple[str, str]] = {}
+    for segment in text.split("&"):
+        if segment:
+            key, _, value = segment.partition("=")
+            kept.setdefault(key.lower(), (key, value))
+    return [(low, key, value) for low, (key, value) in kept.items()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a=1", "A=2", "b=", "=x", "c", "", "mid=M", "d=e=f", "Zz=9", "zZ=8"]), max_size=8))
+def test_parse_params_keeps_the_first_of_equal_keys_in_order(segments: list[str]) -> None:
+    """Whether or not a key repeats (the parser's two paths), the same entries come out."""
+    text = "&".join(segments)
+    parsed = parse_params(text) if "mid=M" not in segments or segments.count("mid=M") < 2 else None
+    if parsed is None:
+        return  # a repeated critical key is refused (tested elsewhere)
+    assert [(low, key, value) for low, (key, value) in parsed.folded().items()] == _reference_parse(text)
