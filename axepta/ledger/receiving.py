@@ -115,6 +115,8 @@ class ReceivingMixin:
         applies once the payment exists). Not authenticated: ``rejected``, 400, stored without a
         key. The books could not be written: ``failed``, 500. The message and its effects are
         committed before this returns. Never raises for a bad message."""
+        if now is not None and now.tzinfo is None:
+            raise ValueError("now: must be a timezone-aware datetime (the books store UTC instants)")
         when = now or clock()
         try:
             notification = decode_notification(payload, credentials)
@@ -126,8 +128,12 @@ class ReceivingMixin:
             receipt = self._express_notification(notification, key, body, when)
         except ConfigurationError:
             raise
-        except Exception as exc:  # the general unit below decides again (and records a failure)
-            logger.debug("express lane for TransID %s not taken: %s", notification.trans_id, _failure(exc))
+        except Exception as exc:
+            if express.unavailable(exc):  # another attempt now would only wait as long again
+                logger.error("notification for TransID %s not applied: %s", notification.trans_id, _failure(exc))
+                return Receipt(inbox.STORAGE_FAILURE, "failed", reason=_failure(exc))
+            # the general unit below decides again (and records a failure if it fails too)
+            logger.warning("express lane for TransID %s failed: %s", notification.trans_id, _failure(exc))
             receipt = None
         if receipt is not None:
             return receipt

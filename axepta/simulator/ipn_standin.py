@@ -251,6 +251,8 @@ class _VerifyHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:  # said, so that the client does not send its next request here
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 

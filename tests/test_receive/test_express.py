@@ -202,3 +202,84 @@ def test_the_lane_is_not_taken_inside_a_unit(books_url: str, credentials: Creden
         with ledger.store.write():  # this thread's kept connection is busy: the lane steps aside
             receipt = ledger.receive_notification(result("NESTED", PAY), credentials)
         assert receipt.outcome == "applied" and lanes == {"written": 0, "declined": 0}
+
+
+# -- the review's findings (each failed before its fix) ------------------------------------------
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+def test_a_naive_now_is_refused_before_anything_is_written(ledger: Ledger, credentials: Credentials) -> None:
+    add_payment(ledger, "NAIVE")
+    with pytest.raises(ValueError, match="now: must be a timezone-aware"):
+        ledger.receive_notification(result("NAIVE", PAY), credentials, now=datetime(2026, 3, 4, 5, 6, 7))
+    assert ledger.messages() == [] and ledger.payment("NAIVE").state == "created"  # type: ignore[union-attr]
+
+
+def test_a_failure_inside_the_lane_keeps_the_connection_clean(
+    books_url: str, credentials: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An in-memory SQLite database lives in its connection: a failed lane must not close it;
+    on PostgreSQL the connection must not stay in autocommit for the units after it."""
+    url = "sqlite://" if books_url.startswith("sqlite") else books_url
+    with Ledger(url) as ledger:
+        if url == "sqlite://":
+            ledger.migrate()
+        add_payment(ledger, "BOOM")
+        calls = []
+
+        def boom(self: Any, *args: Any, **kwargs: Any) -> bool:
+            calls.append(1)
+            raise RuntimeError("lane failed")
+
+        for lane in (express.PostgresLane, express.SqliteLane):
+            monkeypatch.setattr(lane, "write", boom)
+        receipt = ledger.receive_notification(result("BOOM", PAY), credentials)
+        assert calls and (receipt.status_code, receipt.outcome) == (200, "applied")  # the general unit did it
+        assert ledger.payment("BOOM") is not None  # the books are still there
+        with ledger.store.write() as conn:  # a unit after it is one transaction again
+            add_payment_in(conn, "ROLLED")
+            conn.rollback()
+        assert ledger.payment("ROLLED") is None
+
+
+def add_payment_in(conn: Any, trans_id: str) -> None:
+    from axepta.ledger.store import queries
+
+    queries.insert_payment(conn, {"merchant_id": "M", "kind": "order", "trans_id": trans_id, "amount": 100,
+                                  "currency": "EUR", "state": "created", "created_at": T0, "updated_at": T0})
+
+
+def test_the_books_unreachable_answer_500_at_once(
+    ledger: Ledger, credentials: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    add_payment(ledger, "DOWN")
+    units = []
+    monkeypatch.setattr(ReceivingMixin, "_notification_unit", lambda *args: units.append(1))
+
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    for lane in (express.PostgresLane, express.SqliteLane):
+        monkeypatch.setattr(lane, "read", locked)
+    receipt = ledger.receive_notification(result("DOWN", PAY), credentials)
+    assert (receipt.status_code, receipt.outcome) == (500, "failed") and units == []  # no second wait
+
+
+def test_a_unit_inside_the_lane_takes_a_connection_of_its_own(ledger: Ledger) -> None:
+    with ledger.store.express() as lane:
+        assert lane is not None
+        assert ledger.store._connection() is None  # busy: a unit would open its own, never reuse the lane's
+    assert ledger.store._connection() is not None
+
+
+def test_connections_kept_by_ended_threads_go_back_to_the_pool(ledger: Ledger, credentials: Credentials) -> None:
+    import threading
+
+    for n in range(20):  # more threads than the pool holds (5 + 10 overflow)
+        worker = threading.Thread(target=lambda n=n: ledger.receive_notification(result(f"GONE{n}", PAY), credentials))
+        worker.start()
+        worker.join(timeout=60)
+    assert len(ledger.store._kept) <= 2  # the last thread's and this one's at most
+    assert len(ledger.messages(limit=50)) == 20

@@ -140,3 +140,12 @@ def test_verify_endpoint_refuses_other_paths_and_oversized_bodies() -> None:
         assert client.post(base + "/elsewhere", content=b"cmd=_notify-validate&a=b").status_code == 404
         big = b"cmd=_notify-validate&" + b"a" * (300 * 1024)
         assert client.post(standin.verify_url, content=big).status_code == 413
+
+
+def test_a_refusal_says_it_closes_the_connection() -> None:
+    """The client must not send its next request on a connection the stand-in closes after a
+    refusal (it did, and lost the answer when the close won the race)."""
+    with IpnStandIn() as standin, httpx.Client() as client:
+        base = standin.verify_url.removesuffix(VERIFY_PATH)
+        refused = client.post(base + "/elsewhere", content=b"cmd=_notify-validate&a=b")
+        assert refused.status_code == 404 and refused.headers.get("connection") == "close"

@@ -77,12 +77,14 @@ class Store:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._kept: list[Connection] = []
+        self._owners: dict[int, threading.Thread] = {}  # id of a kept connection → its thread
         _STORES.add(self)
 
     def _after_fork(self) -> None:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._kept = []
+        self._owners = {}
         if self._engine is not None:
             self._engine.dispose(close=False)  # the parent's connections stay the parent's
 
@@ -105,6 +107,7 @@ class Store:
         """Close every connection (the kept ones of every thread too)."""
         with self._lock:
             kept, self._kept = self._kept, []
+            self._owners = {}
             self._local = threading.local()
         for conn in kept:
             with contextlib.suppress(Exception):
@@ -116,24 +119,40 @@ class Store:
 
     def _connection(self) -> Connection | None:
         """This thread's kept connection (units reuse it: a pool checkout per unit costs more
-        than the unit's statements), or ``None`` when it is busy (a unit inside a unit)."""
+        than the unit's statements), or ``None`` when it is busy (a unit inside a unit, or the
+        express lane). Connections kept by threads that have ended go back to the pool first
+        (a server's worker threads come and go; the pool is bounded)."""
+        if getattr(self._local, "busy", False):
+            return None
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
+            self._release_ended()
             conn = self.engine.connect()
             self._local.conn = conn
             with self._lock:
                 self._kept.append(conn)
+                self._owners[id(conn)] = threading.current_thread()
         return None if conn.in_transaction() else conn
+
+    def _release_ended(self) -> None:
+        with self._lock:
+            ended = [c for c in self._kept if not self._owners.get(id(c), threading.current_thread()).is_alive()]
+        for conn in ended:
+            self._drop(conn)
+
+    def _drop(self, conn: Connection) -> None:
+        with self._lock:
+            if conn in self._kept:
+                self._kept.remove(conn)
+            self._owners.pop(id(conn), None)
+        with contextlib.suppress(Exception):
+            conn.close()
 
     def _forget(self, conn: Connection) -> None:
         """Drop a kept connection after a failed unit (it may be broken)."""
         if getattr(self._local, "conn", None) is conn:
             self._local.conn = None
-        with self._lock:
-            if conn in self._kept:
-                self._kept.remove(conn)
-        with contextlib.suppress(Exception):
-            conn.close()
+        self._drop(conn)
 
     @contextmanager
     def _unit(self, write: bool) -> Iterator[Connection]:
@@ -157,9 +176,11 @@ class Store:
     def express(self) -> Iterator[Any]:
         """The express lane (:mod:`.express`) on this thread's kept connection, straight to its
         driver: on PostgreSQL in autocommit (each statement its own transaction), on SQLite in a
-        transaction the lane opens and ends. ``None`` inside a unit (the connection is busy). A
-        failure discards the connection (invalidated: it never returns to the pool in
-        autocommit or inside a transaction)."""
+        transaction the lane opens and ends. ``None`` inside a unit (the connection is busy);
+        while the lane runs, a unit on this thread takes a connection of its own. Whatever
+        happens, the connection leaves with autocommit off and no transaction open, or is
+        dropped (invalidated only if that cannot be made sure: an in-memory SQLite database
+        lives and dies with its connection)."""
         from axepta.ledger.store.express import PostgresLane, SqliteLane
 
         self._ensure_schema()
@@ -168,23 +189,30 @@ class Store:
             yield None
             return
         raw: Any = conn.connection.driver_connection
-        lane: Any
-        if self.dialect == "postgresql":
-            raw.autocommit = True
-            lane = PostgresLane(raw)
-        else:
-            lane = SqliteLane(raw)
+        postgres = self.dialect == "postgresql"
+        lane: Any = PostgresLane(raw) if postgres else SqliteLane(raw)
+        self._local.busy = True
+        failed = False
         try:
+            if postgres:
+                raw.autocommit = True
             yield lane
-            if isinstance(lane, SqliteLane):
-                lane.close()
         except BaseException:
-            with contextlib.suppress(Exception):
-                conn.invalidate()
-            self._forget(conn)
+            failed = True
             raise
-        if isinstance(lane, PostgresLane):
-            raw.autocommit = False
+        finally:
+            self._local.busy = False
+            try:
+                if postgres:
+                    raw.autocommit = False
+                else:
+                    lane.close()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    conn.invalidate()  # never back to the pool in autocommit or mid-transaction
+                failed = True
+            if failed:
+                self._forget(conn)
 
     def write(self) -> contextlib.AbstractContextManager[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""

@@ -36,7 +36,7 @@ from typing import Any
 
 from axepta.ledger.store.schema import PAYMENTS
 
-__all__ = ["Effects", "Found", "Lane", "PostgresLane", "SqliteLane"]
+__all__ = ["Effects", "Found", "Lane", "PostgresLane", "SqliteLane", "unavailable"]
 
 _PAYMENT_COLUMNS = tuple(c.name for c in PAYMENTS.columns)
 _TIMES = ("created_at", "updated_at")
@@ -62,8 +62,8 @@ _WRITE = """
 WITH p AS (
     UPDATE axepta_payments
     SET state = %(state)s, amount_authorized = %(amount_authorized)s, amount_captured = %(amount_captured)s,
-        amount_refunded = %(amount_refunded)s, charged_back = %(charged_back)s, attention = %(attention)s,
-        pay_id = %(pay_id)s, updated_at = %(when)s
+        amount_refunded = %(amount_refunded)s, charged_back = COALESCE(%(charged_back)s, charged_back),
+        attention = COALESCE(%(note)s, attention), pay_id = COALESCE(pay_id, %(pay_id)s), updated_at = %(when)s
     WHERE id = %(payment_id)s AND state = %(was_state)s AND amount = %(was_amount)s
       AND amount_authorized = %(was_amount_authorized)s AND amount_captured = %(was_amount_captured)s
       AND amount_refunded = %(was_amount_refunded)s AND charged_back = %(was_charged_back)s
@@ -150,11 +150,26 @@ def _params(found: Found, fx: Effects) -> dict[str, Any]:
         note=fx.note, state=fx.state, when=fx.when,
         amount_authorized=payment.amount_authorized + authorized, amount_captured=payment.amount_captured + captured,
         amount_refunded=payment.amount_refunded + refunded, delta_authorized=authorized, delta_captured=captured,
-        delta_refunded=refunded, charged_back=payment.charged_back if fx.charged_back is None else fx.charged_back,
-        attention=fx.note or payment.attention, pay_id=fx.pay_id or payment.pay_id,
+        delta_refunded=refunded, charged_back=fx.charged_back, pay_id=fx.pay_id,
         message_id=found.message_id, transition_id=found.transition_id, cause=f"message:{found.message_id}",
     )  # fmt: skip
     return params
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the books cannot be reached or locked now (the database down, a
+    lock or pool wait that ran out): then no other attempt in this request can do better."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError, TimeoutError
+
+    if isinstance(exc, sqlite3.OperationalError | OperationalError | TimeoutError):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg comes with the books
+        return False
+    return isinstance(exc, psycopg.OperationalError)
 
 
 class PostgresLane:
@@ -212,8 +227,8 @@ WHERE p.merchant_id = :merchant_id AND p.trans_id = :trans_id
 _SQLITE_WRITE = (
     """UPDATE axepta_payments
     SET state = :state, amount_authorized = :amount_authorized, amount_captured = :amount_captured,
-        amount_refunded = :amount_refunded, charged_back = :charged_back, attention = :attention,
-        pay_id = :pay_id, updated_at = :when
+        amount_refunded = :amount_refunded, charged_back = COALESCE(:charged_back, charged_back),
+        attention = COALESCE(:note, attention), pay_id = COALESCE(pay_id, :pay_id), updated_at = :when
     WHERE id = :payment_id""",
     """INSERT INTO axepta_messages (id, merchant_id, source, dedup_key, body, verification, reason, fields,
                                  payment_id, state, attempts, received_at, updated_at)
@@ -271,7 +286,8 @@ class SqliteLane:
         params = _params(found, effects)
         when = _sqlite_time(effects.when)
         params.update(
-            when=when, charged_back=int(params["charged_back"]), fields=json.dumps(dict(effects.fields)),
+            when=when, charged_back=None if effects.charged_back is None else int(effects.charged_back),
+            fields=json.dumps(dict(effects.fields)),
         )
         try:
             for statement in _SQLITE_WRITE:
