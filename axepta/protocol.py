@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 from urllib.parse import unquote, urlencode, urlsplit
 
 from axepta.amounts import check_amount, warn_if_not_paypal_currency
@@ -463,7 +463,8 @@ class ProtocolCore:
         if op.req_id:
             req_id = getattr(request, "req_id", None) or self._req_id_factory()
         # the plaintext without its absent (None) fields, in wire order: filtered once here
-        fields = {k: v for k, v in self._plaintext(op, request, req_id).items() if v is not None}
+        plain = self._plaintext(op, request, req_id)
+        fields = cast(dict[str, str], plain) if None not in plain.values() else {k: v for k, v in plain.items() if v is not None}
         if req_id is not None:
             self._remember_req_id(op, req_id, fields)
         plaintext = _join(fields)
@@ -536,37 +537,40 @@ class ProtocolCore:
         mac = self._mac(op, pay_id, r.trans_id, r.amount, r.currency)
         amount = str(r.amount)
         if isinstance(r, PayPalOrderRequest):
-            baid = r.tx_type == "BAID"
-            fields: dict[str, str | None] = {
-                "MerchantID": mid,
-                "TransID": r.trans_id,
-                "RefNr": r.ref_nr,
-                "Amount": amount,
-                "Currency": r.currency,
-                "MAC": mac,
-                "Capture": None if baid else r.capture,
-                "TxType": r.tx_type,
-                "PayPalMethod": r.paypal_method,
-                "OrderDesc": r.order_desc,
-            }
-            for n, line in enumerate(r.basket, start=2):
-                fields[f"OrderDesc{n}"] = line.wire()
+            # the order's many optional fields are added only when present (no None to filter)
+            fields: dict[str, str | None] = {"MerchantID": mid, "TransID": r.trans_id}
+            if r.ref_nr is not None:
+                fields["RefNr"] = r.ref_nr
+            fields["Amount"] = amount
+            fields["Currency"] = r.currency
+            if mac is not None:
+                fields["MAC"] = mac
+            if r.tx_type != "BAID":
+                fields["Capture"] = r.capture
+            if r.tx_type is not None:
+                fields["TxType"] = r.tx_type
+            if r.paypal_method is not None:
+                fields["PayPalMethod"] = r.paypal_method
+            fields["OrderDesc"] = r.order_desc
             if r.basket:
+                for n, line in enumerate(r.basket, start=2):
+                    fields[f"OrderDesc{n}"] = line.wire()
                 fields["TaxTotal"] = str(r.tax_total)
                 fields["ItemTotal"] = str(r.item_total)
-                fields["ShAmount"] = str(r.shipping_amount) if r.shipping_amount else None
-            fields.update(
-                {
-                    "URLSuccess": r.url_success,
-                    "URLFailure": r.url_failure,
-                    "Response": "encrypt",
-                    "URLNotify": r.url_notify,
-                    "UserData": r.user_data,
-                    "ReqId": req_id,
-                    "Account": r.account,
-                    "Language": r.language,
-                }
-            )
+                if r.shipping_amount:
+                    fields["ShAmount"] = str(r.shipping_amount)
+            fields["URLSuccess"] = r.url_success
+            fields["URLFailure"] = r.url_failure
+            fields["Response"] = "encrypt"
+            fields["URLNotify"] = r.url_notify
+            if r.user_data is not None:
+                fields["UserData"] = r.user_data
+            if req_id is not None:
+                fields["ReqId"] = req_id
+            if r.account is not None:
+                fields["Account"] = r.account
+            if r.language is not None:
+                fields["Language"] = r.language
             if r.address is not None:  # (without one, every address field is absent)
                 fields.update(_address_fields(r.address))
             if r.no_shipping:
@@ -576,7 +580,8 @@ class ProtocolCore:
             if r.payment_units:
                 for n, unit in enumerate(r.payment_units_wire(), start=1):
                     fields[f"PaymentUnit{n}"] = unit
-            fields["mode"] = r.mode
+            if r.mode is not None:
+                fields["mode"] = r.mode
             return fields
         if isinstance(r, CompleteRequest):
             with_address = r.address is not None and r.address.first_name is not None

@@ -307,6 +307,14 @@ def _choice_runner(check: Choice) -> Callable[[object], str]:
     return run
 
 
+# the four slots of a pydantic model instance, set directly when a model is filled without
+# pydantic (BaseModel.__setattr__ refuses on a frozen model); what object.__setattr__ does,
+# without looking the slot up each time
+_set_dict = vars(BaseModel)["__dict__"].__set__
+_set_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
+_set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
+_set_private = vars(BaseModel)["__pydantic_private__"].__set__
+
 _MISSING: Any = object()  # a mandatory field's place in the defaults (always overwritten)
 _IMMUTABLE_DEFAULTS = (type(None), str, int, bool, tuple, frozenset)
 
@@ -402,10 +410,10 @@ class RequestModel(BaseModel):
                 break
         fields = dict(direct.defaults)
         fields.update(values)
-        object.__setattr__(self, "__dict__", fields)
-        object.__setattr__(self, "__pydantic_fields_set__", set(values))
-        object.__setattr__(self, "__pydantic_extra__", None)
-        object.__setattr__(self, "__pydantic_private__", None)
+        _set_dict(self, fields)
+        _set_fields_set(self, set(values))
+        _set_extra(self, None)
+        _set_private(self, None)
         for validator in direct.after:
             validator(self)
 

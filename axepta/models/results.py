@@ -17,6 +17,7 @@ from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from axepta.codes import SUCCESS
 from axepta.crypto import Params
 from axepta.fields import decode_base64_json_object
+from axepta.models._checks import _set_dict, _set_extra, _set_fields_set, _set_private
 
 __all__ = [
     "CreditResult",
@@ -109,10 +110,10 @@ def _construct(cls: type[_M], values: dict[str, Any]) -> _M:
         return cls.model_construct(**values)
     data = {**defaults, **values}
     obj = object.__new__(cls)
-    object.__setattr__(obj, "__dict__", data)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _set_dict(obj, data)
+    _set_fields_set(obj, set(values))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
