@@ -283,3 +283,13 @@ def test_connections_kept_by_ended_threads_go_back_to_the_pool(ledger: Ledger, c
         worker.join(timeout=60)
     assert len(ledger.store._kept) <= 2  # the last thread's and this one's at most
     assert len(ledger.messages(limit=50)) == 20
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+def test_sqlite_ids_are_what_sqlite_would_draw(ledger: Ledger) -> None:
+    """The lane on SQLite draws message and transition ids as max(id)+1 under the write lock:
+    right only while those tables have no AUTOINCREMENT (which never reuses a deleted max id)."""
+    with ledger.store.read() as conn:
+        sql_of = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all())
+    for table in ("axepta_messages", "axepta_transitions"):
+        assert "AUTOINCREMENT" not in sql_of[table].upper()

@@ -214,6 +214,8 @@ class PostgresLane:
 # library, not a round trip; what costs is SQLAlchemy's work per statement. The lane holds the
 # write lock from its read to its write, so no guard is needed; the same rows, through sqlite3.
 
+# max(id)+1 is the rowid SQLite itself would give (the tables have no AUTOINCREMENT: a test in
+# tests/test_receive/test_express.py keeps it so), drawn under the write lock the lane holds.
 _SQLITE_READ = """
 SELECT p.*,
        EXISTS (SELECT 1 FROM axepta_messages m
