@@ -335,6 +335,16 @@ def _order_request(**kwargs: Any) -> PayPalOrderRequest:
     return PayPalOrderRequest(**kwargs)
 
 
+def _raw_reply(response: httpx.Response, deadline: float) -> RawReply:
+    """Status, body (read under the cap and the deadline) and ``Location`` of a sync reply."""
+    location = response.headers.get("location")
+    try:
+        body = _http.read_body(response, MAX_REPLY_BYTES, deadline)
+    except _http.BodyTooLarge as exc:  # judged (refused) by the core
+        body = exc.head
+    return RawReply(response.status_code, body, location)
+
+
 class AxeptaClient(_BaseClient):
     """Synchronous client. Use as a context manager (or call :meth:`close`).
 
@@ -446,12 +456,7 @@ class AxeptaClient(_BaseClient):
                 timeout=_http.within(self._timeout, left),
                 follow_redirects=False,
             ) as response:
-                location = response.headers.get("location")
-                try:
-                    body = _http.read_body(response, MAX_REPLY_BYTES, deadline)
-                except _http.BodyTooLarge as exc:  # judged (refused) by the core
-                    body = exc.head
-                return RawReply(response.status_code, body, location)
+                return _raw_reply(response, deadline)
         except httpx.HTTPError as exc:
             return _deadline_failure(_failure(exc), deadline, self._deadline)
         except _http.DeadlineExceeded as exc:
@@ -486,12 +491,7 @@ class AxeptaClient(_BaseClient):
                 raise
             response.request = request
             try:
-                location = response.headers.get("location")
-                try:
-                    body = _http.read_body(response, MAX_REPLY_BYTES, deadline)
-                except _http.BodyTooLarge as exc:  # judged (refused) by the core
-                    body = exc.head
-                return RawReply(response.status_code, body, location)
+                return _raw_reply(response, deadline)
             finally:
                 response.close()
 
