@@ -201,7 +201,7 @@ def postgres(count: int, durable: bool) -> bool:
             ledger.migrate()
         import psycopg
 
-        dsn = url
+        dsn = url  # psycopg takes the books' URL as it is
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("CREATE TABLE floor (id BIGSERIAL PRIMARY KEY, k TEXT UNIQUE NOT NULL, body BYTEA)")
         one = prepare(url, "PG1", count)

@@ -199,18 +199,9 @@ class ReceivingMixin:
             if decision is None or not decision.changes:
                 return None
             learnt = notification.pay_id if payment.pay_id is None and notification.pay_id else None
-            payload = {
-                "trans_id": payment.trans_id, "pay_id": payment.pay_id, "state": decision.state,
-                "currency": payment.currency, "delta_authorized": decision.delta_authorized,
-                "delta_captured": decision.delta_captured, "delta_refunded": decision.delta_refunded,
-                "transition_id": found.transition_id,
-            }  # fmt: skip
             effects = express.Effects(
-                key=key, body=body, fields=inbox.notification_fields(notification), outcome=outcome,
-                state=decision.state,
-                deltas=(decision.delta_authorized, decision.delta_captured, decision.delta_refunded),
-                charged_back=decision.charged_back, note=decision.note or None, pay_id=learnt, kinds=decision.events,
-                payload=payload, ids=_reported_ids(notification), when=when,
+                key=key, body=body, fields=inbox.notification_fields(notification), decision=decision, pay_id=learnt,
+                ids=_reported_ids(notification), when=when,
             )  # fmt: skip
             if not lane.write(found, effects):
                 return None

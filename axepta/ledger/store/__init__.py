@@ -76,15 +76,13 @@ class Store:
         self._checked = False
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._kept: list[Connection] = []
-        self._owners: dict[int, threading.Thread] = {}  # id of a kept connection → its thread
+        self._kept: dict[Connection, threading.Thread] = {}  # each kept connection → its thread
         _STORES.add(self)
 
     def _after_fork(self) -> None:
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._kept = []
-        self._owners = {}
+        self._kept = {}
         if self._engine is not None:
             self._engine.dispose(close=False)  # the parent's connections stay the parent's
 
@@ -106,8 +104,7 @@ class Store:
     def dispose(self) -> None:
         """Close every connection (the kept ones of every thread too)."""
         with self._lock:
-            kept, self._kept = self._kept, []
-            self._owners = {}
+            kept, self._kept = list(self._kept), {}
             self._local = threading.local()
         for conn in kept:
             with contextlib.suppress(Exception):
@@ -130,21 +127,18 @@ class Store:
             conn = self.engine.connect()
             self._local.conn = conn
             with self._lock:
-                self._kept.append(conn)
-                self._owners[id(conn)] = threading.current_thread()
+                self._kept[conn] = threading.current_thread()
         return None if conn.in_transaction() else conn
 
     def _release_ended(self) -> None:
         with self._lock:
-            ended = [c for c in self._kept if not self._owners.get(id(c), threading.current_thread()).is_alive()]
+            ended = [conn for conn, thread in self._kept.items() if not thread.is_alive()]
         for conn in ended:
             self._drop(conn)
 
     def _drop(self, conn: Connection) -> None:
         with self._lock:
-            if conn in self._kept:
-                self._kept.remove(conn)
-            self._owners.pop(id(conn), None)
+            self._kept.pop(conn, None)
         with contextlib.suppress(Exception):
             conn.close()
 

@@ -34,7 +34,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from axepta.ledger.machine import Decision
 from axepta.ledger.store.schema import PAYMENTS
+from axepta.ledger.store.units import event_payload
 
 __all__ = ["Effects", "Found", "Lane", "PostgresLane", "SqliteLane", "unavailable"]
 
@@ -123,37 +125,37 @@ class _Row:
 
 @dataclass(frozen=True, slots=True)
 class Effects:
-    """What a notification writes besides its payment's new totals (computed by the caller
-    from the pure plans; the lane only carries it)."""
+    """What a notification writes: its message, the decision of the pure state machine (the
+    payment's new totals, its transition and events), a PayID it learns and the PayPal ids it
+    reports. The lane only carries it."""
 
     key: str
     body: bytes
     fields: Mapping[str, Any]
-    outcome: str
-    state: str
-    deltas: tuple[int, int, int]
-    charged_back: bool | None
-    note: str | None
+    decision: Decision
     pay_id: str | None  # a PayID the payment learns (None: keeps its own)
-    kinds: Sequence[str]  # the events
-    payload: Mapping[str, Any]  # the events' payload
     ids: Sequence[tuple[str, str]]  # PayPal ids reported (kind, value)
     when: datetime
 
 
 def _params(found: Found, fx: Effects) -> dict[str, Any]:
-    payment = found.payment
-    authorized, captured, refunded = fx.deltas
+    payment, decision = found.payment, fx.decision
     params: dict[str, Any] = {f"was_{name}": getattr(payment, name) for name in GUARD}
     params.update(
-        payment_id=payment.id, merchant_id=payment.merchant_id, key=fx.key, body=fx.body, outcome=fx.outcome,
-        note=fx.note, state=fx.state, when=fx.when,
-        amount_authorized=payment.amount_authorized + authorized, amount_captured=payment.amount_captured + captured,
-        amount_refunded=payment.amount_refunded + refunded, delta_authorized=authorized, delta_captured=captured,
-        delta_refunded=refunded, charged_back=fx.charged_back, pay_id=fx.pay_id,
+        payment_id=payment.id, merchant_id=payment.merchant_id, key=fx.key, body=fx.body,
+        outcome=decision.verdict, note=decision.note or None, state=decision.state, when=fx.when,
+        amount_authorized=payment.amount_authorized + decision.delta_authorized,
+        amount_captured=payment.amount_captured + decision.delta_captured,
+        amount_refunded=payment.amount_refunded + decision.delta_refunded,
+        delta_authorized=decision.delta_authorized, delta_captured=decision.delta_captured,
+        delta_refunded=decision.delta_refunded, charged_back=decision.charged_back, pay_id=fx.pay_id,
         message_id=found.message_id, transition_id=found.transition_id, cause=f"message:{found.message_id}",
     )  # fmt: skip
     return params
+
+
+def _payload(found: Found, fx: Effects) -> dict[str, Any]:
+    return event_payload(found.payment, fx.decision, found.transition_id)
 
 
 def unavailable(exc: BaseException) -> bool:
@@ -199,7 +201,7 @@ class PostgresLane:
 
         params = _params(found, effects)
         params.update(
-            fields=Json(dict(effects.fields)), payload=Json(dict(effects.payload)), kinds=list(effects.kinds),
+            fields=Json(dict(effects.fields)), payload=Json(_payload(found, effects)), kinds=list(effects.decision.events),
             id_kinds=[kind for kind, _ in effects.ids], id_values=[value for _, value in effects.ids],
         )  # fmt: skip
         try:
@@ -288,16 +290,16 @@ class SqliteLane:
         params = _params(found, effects)
         when = _sqlite_time(effects.when)
         params.update(
-            when=when, charged_back=None if effects.charged_back is None else int(effects.charged_back),
+            when=when, charged_back=None if effects.decision.charged_back is None else int(effects.decision.charged_back),
             fields=json.dumps(dict(effects.fields)),
         )
         try:
             for statement in _SQLITE_WRITE:
                 self.raw.execute(statement, params)
-            payload = json.dumps(dict(effects.payload))
+            payload = json.dumps(_payload(found, effects))
             self.raw.executemany(_SQLITE_EVENT, [
                 {"kind": kind, "cause": params["cause"], "payment_id": params["payment_id"], "payload": payload,
-                 "when": when} for kind in effects.kinds
+                 "when": when} for kind in effects.decision.events
             ])  # fmt: skip
             self.raw.executemany(_SQLITE_ID, [
                 {"payment_id": params["payment_id"], "kind": kind, "value": value, "when": when}

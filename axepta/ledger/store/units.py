@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "apply_decision",
     "books_of",
+    "event_payload",
     "journal_intent",
     "journal_outcome",
     "journal_sent",
@@ -114,7 +115,17 @@ def apply_decision(
         event_cause = f"message:{message_id}"
     else:
         event_cause = f"transition:{transition_id}"
-    payload = {
+    payload = event_payload(payment, decision, transition_id)
+    for kind in decision.events:
+        queries.insert_event(
+            conn, kind=kind, cause=event_cause, payment_id=payment.id, payload=payload, now=when
+        )
+    return transition_id
+
+
+def event_payload(payment: Any, decision: Decision, transition_id: int | None) -> dict[str, Any]:
+    """The payload of the events a decision writes for ``payment`` (as read before it)."""
+    return {
         "trans_id": payment.trans_id,
         "pay_id": payment.pay_id,
         "state": decision.state,
@@ -124,11 +135,6 @@ def apply_decision(
         "delta_refunded": decision.delta_refunded,
         "transition_id": transition_id,
     }
-    for kind in decision.events:
-        queries.insert_event(
-            conn, kind=kind, cause=event_cause, payment_id=payment.id, payload=payload, now=when
-        )
-    return transition_id
 
 
 # -- journaling (axepta.ledger.journal plans, these write) --------------------------------------
